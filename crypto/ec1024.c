@@ -1,0 +1,402 @@
+/* Points of E: y^2 = x^3 - 3x over the 1024-bit field of SAKKE parameter set 1.
+ * Jacobian coordinates, the a = -3 doubling, mixed addition, and fixed-base tables with a
+ * regular signed-window recoding so that secret scalars drive neither branches nor memory
+ * addresses. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void ec_set_infinity(ec_point_t *r)
+{
+    fp_set_one(&r->X);
+    fp_set_one(&r->Y);
+    fp_set_zero(&r->Z);
+}
+
+void ec_from_affine(ec_point_t *r, const ec_affine_t *a)
+{
+    r->X = a->x;
+    r->Y = a->y;
+    fp_set_one(&r->Z);
+}
+
+/* y^2 == x^3 - 3x */
+static uint64_t ec_on_curve(const ec_affine_t *a)
+{
+    fp_t y2, x2, rhs, three;
+    fp_sqr(&y2, &a->y);
+    fp_sqr(&x2, &a->x);
+    fp_set_one(&three);
+    fp_add(&rhs, &three, &three);
+    fp_add(&three, &rhs, &three);
+    fp_sub(&x2, &x2, &three);  /* x^2 - 3 */
+    fp_mul(&rhs, &x2, &a->x); /* x^3 - 3x */
+    return fp_equal(&y2, &rhs);
+}
+
+mcsec_status_t ec_decode(ec_affine_t *r, const uint8_t *in, size_t in_len)
+{
+    if (in == NULL)
+        return MCSEC_ERR_BAD_INPUT;
+    if ((in_len == 1 || in_len == MCSEC_SAKKE_POINT_LEN) && in[0] == 0x00)
+        return MCSEC_ERR_INFINITY; /* SEC1 encodes the point at infinity as 00 */
+    if (in_len != MCSEC_SAKKE_POINT_LEN)
+        return MCSEC_ERR_BAD_LENGTH;
+    if (in[0] != 0x04)
+        return MCSEC_ERR_POINT_ENCODING;
+    mcsec_status_t rc = fp_from_bytes(&r->x, in + 1);
+    if (rc == MCSEC_OK)
+        rc = fp_from_bytes(&r->y, in + 1 + MCSEC_SAKKE_FIELD_LEN);
+    if (rc != MCSEC_OK)
+        return rc;
+    if (!ec_on_curve(r))
+        return MCSEC_ERR_NOT_ON_CURVE;
+    if (fp_is_zero(&r->y))
+        return MCSEC_ERR_SMALL_ORDER; /* (x, 0) has order 2 */
+    return MCSEC_OK;
+}
+
+void ec_encode(uint8_t out[MCSEC_SAKKE_POINT_LEN], const ec_affine_t *a)
+{
+    out[0] = 0x04;
+    fp_to_bytes(out + 1, &a->x);
+    fp_to_bytes(out + 1 + MCSEC_SAKKE_FIELD_LEN, &a->y);
+}
+
+int ec_to_affine(ec_affine_t *r, const ec_point_t *a)
+{
+    if (fp_is_zero(&a->Z))
+        return 0;
+    fp_t zi, zi2;
+    fp_inv(&zi, &a->Z);
+    fp_sqr(&zi2, &zi);
+    fp_mul(&r->x, &a->X, &zi2);
+    fp_mul(&zi2, &zi2, &zi);
+    fp_mul(&r->y, &a->Y, &zi2);
+    return 1;
+}
+
+/* dbl-2001-b for a = -3: 3M + 5S. The point at infinity (Z = 0) maps to itself. */
+void ec_dbl(ec_point_t *r, const ec_point_t *a)
+{
+    fp_t delta, gamma, beta, alpha, t, u;
+    fp_sqr(&delta, &a->Z);
+    fp_sqr(&gamma, &a->Y);
+    fp_mul(&beta, &a->X, &gamma);
+    fp_sub(&t, &a->X, &delta);
+    fp_add(&u, &a->X, &delta);
+    fp_mul(&alpha, &t, &u);
+    fp_add(&t, &alpha, &alpha);
+    fp_add(&alpha, &t, &alpha); /* alpha = 3 (X - delta)(X + delta) */
+    fp_add(&t, &a->Y, &a->Z);
+    fp_sqr(&t, &t);
+    fp_sub(&t, &t, &gamma);
+    fp_sub(&r->Z, &t, &delta); /* Z3 = (Y + Z)^2 - gamma - delta */
+    fp_dbl(&beta, &beta);
+    fp_dbl(&beta, &beta); /* 4 beta */
+    fp_sqr(&t, &alpha);
+    fp_dbl(&u, &beta);
+    fp_sub(&r->X, &t, &u); /* X3 = alpha^2 - 8 beta */
+    fp_sub(&t, &beta, &r->X);
+    fp_mul(&t, &t, &alpha);
+    fp_sqr(&gamma, &gamma);
+    fp_dbl(&gamma, &gamma);
+    fp_dbl(&gamma, &gamma);
+    fp_dbl(&gamma, &gamma); /* 8 gamma^2 */
+    fp_sub(&r->Y, &t, &gamma);
+}
+
+/* madd-2007-bl: r = a + b with b affine, 7M + 4S. Handles a = infinity in constant time.
+ * a = +-b (H = 0) is an exceptional case that secret scalars reach with negligible
+ * probability; it is handled correctly on a separate, variable-time path. */
+void ec_add_affine(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b)
+{
+    fp_t z1z1, u2, s2, h, hh, i, j, rr, v, t;
+    ec_point_t out;
+    uint64_t a_inf = fp_is_zero(&a->Z);
+    fp_sqr(&z1z1, &a->Z);
+    fp_mul(&u2, &b->x, &z1z1);
+    fp_mul(&s2, &b->y, &a->Z);
+    fp_mul(&s2, &s2, &z1z1);
+    fp_sub(&h, &u2, &a->X);
+    fp_sub(&rr, &s2, &a->Y);
+    if (fp_is_zero(&h) & ~a_inf) {
+        if (fp_is_zero(&rr)) {
+            ec_dbl(r, a);
+        } else {
+            ec_set_infinity(r);
+        }
+        return;
+    }
+    fp_dbl(&rr, &rr);
+    fp_sqr(&hh, &h);
+    fp_dbl(&i, &hh);
+    fp_dbl(&i, &i);
+    fp_mul(&j, &h, &i);
+    fp_mul(&v, &a->X, &i);
+    fp_sqr(&t, &rr);
+    fp_sub(&t, &t, &j);
+    fp_sub(&t, &t, &v);
+    fp_sub(&out.X, &t, &v);
+    fp_sub(&t, &v, &out.X);
+    fp_mul(&t, &t, &rr);
+    fp_mul(&s2, &a->Y, &j);
+    fp_dbl(&s2, &s2);
+    fp_sub(&out.Y, &t, &s2);
+    fp_add(&t, &a->Z, &h);
+    fp_sqr(&t, &t);
+    fp_sub(&t, &t, &z1z1);
+    fp_sub(&out.Z, &t, &hh);
+    ec_point_t lifted;
+    ec_from_affine(&lifted, b);
+    fp_cmov(&out.X, &lifted.X, a_inf);
+    fp_cmov(&out.Y, &lifted.Y, a_inf);
+    fp_cmov(&out.Z, &lifted.Z, a_inf);
+    *r = out;
+}
+
+/* add-2007-bl, general Jacobian addition. Branches only on the exceptional cases
+ * (an input at infinity, a = +-b), which secret scalars reach with negligible probability. */
+void ec_add(ec_point_t *r, const ec_point_t *a, const ec_point_t *b)
+{
+    if (fp_is_zero(&a->Z)) {
+        *r = *b;
+        return;
+    }
+    if (fp_is_zero(&b->Z)) {
+        *r = *a;
+        return;
+    }
+    fp_t z1z1, z2z2, u1, u2, s1, s2, h, i, j, rr, v, t;
+    fp_sqr(&z1z1, &a->Z);
+    fp_sqr(&z2z2, &b->Z);
+    fp_mul(&u1, &a->X, &z2z2);
+    fp_mul(&u2, &b->X, &z1z1);
+    fp_mul(&s1, &a->Y, &b->Z);
+    fp_mul(&s1, &s1, &z2z2);
+    fp_mul(&s2, &b->Y, &a->Z);
+    fp_mul(&s2, &s2, &z1z1);
+    fp_sub(&h, &u2, &u1);
+    fp_sub(&rr, &s2, &s1);
+    if (fp_is_zero(&h)) {
+        if (fp_is_zero(&rr))
+            ec_dbl(r, a);
+        else
+            ec_set_infinity(r);
+        return;
+    }
+    fp_dbl(&i, &h);
+    fp_sqr(&i, &i);
+    fp_mul(&j, &h, &i);
+    fp_dbl(&rr, &rr);
+    fp_mul(&v, &u1, &i);
+    ec_point_t out;
+    fp_sqr(&t, &rr);
+    fp_sub(&t, &t, &j);
+    fp_sub(&t, &t, &v);
+    fp_sub(&out.X, &t, &v);
+    fp_sub(&t, &v, &out.X);
+    fp_mul(&t, &t, &rr);
+    fp_mul(&s1, &s1, &j);
+    fp_dbl(&s1, &s1);
+    fp_sub(&out.Y, &t, &s1);
+    fp_add(&t, &a->Z, &b->Z);
+    fp_sqr(&t, &t);
+    fp_sub(&t, &t, &z1z1);
+    fp_sub(&t, &t, &z2z2);
+    fp_mul(&out.Z, &t, &h);
+    *r = out;
+}
+
+void ec_mul_public(ec_point_t *r, const ec_affine_t *a, const uint8_t *k, size_t k_len)
+{
+    ec_point_t acc;
+    ec_set_infinity(&acc);
+    for (size_t i = 0; i < k_len; i++) {
+        for (int bit = 7; bit >= 0; bit--) {
+            ec_dbl(&acc, &acc);
+            if ((k[i] >> bit) & 1)
+                ec_add_affine(&acc, &acc, a);
+        }
+    }
+    *r = acc;
+}
+
+uint64_t ec_equal_affine(const ec_point_t *a, const ec_affine_t *b)
+{
+    fp_t z2, t;
+    fp_sqr(&z2, &a->Z);
+    fp_mul(&t, &b->x, &z2);
+    uint64_t eq = fp_equal(&t, &a->X);
+    fp_mul(&z2, &z2, &a->Z);
+    fp_mul(&t, &b->y, &z2);
+    eq &= fp_equal(&t, &a->Y);
+    return eq & ~fp_is_zero(&a->Z);
+}
+
+mcsec_status_t fp_batch_inv(fp_t *r, const fp_t *a, size_t n)
+{
+    if (n == 0)
+        return MCSEC_OK;
+    fp_t *prefix = malloc(n * sizeof *prefix);
+    if (prefix == NULL)
+        return MCSEC_ERR_NOMEM;
+    prefix[0] = a[0];
+    for (size_t i = 1; i < n; i++)
+        fp_mul(&prefix[i], &prefix[i - 1], &a[i]);
+    fp_t inv, t;
+    fp_inv(&inv, &prefix[n - 1]);
+    for (size_t i = n - 1; i > 0; i--) {
+        fp_mul(&t, &inv, &prefix[i - 1]); /* a[i]^-1 */
+        fp_mul(&inv, &inv, &a[i]);
+        r[i] = t;
+    }
+    r[0] = inv;
+    mcsec_memzero(prefix, n * sizeof *prefix);
+    free(prefix);
+    return MCSEC_OK;
+}
+
+mcsec_status_t ec_table_new(ec_table_t **out, const ec_affine_t *base)
+{
+    const size_t n = (size_t)EC_WINDOWS * EC_WIN_ENTRIES;
+    ec_table_t *t = malloc(sizeof *t);
+    ec_point_t *jac = malloc(n * sizeof *jac);
+    fp_t *zs = malloc(n * sizeof *zs);
+    mcsec_status_t rc = MCSEC_ERR_NOMEM;
+    if (t == NULL || jac == NULL || zs == NULL)
+        goto out;
+    ec_point_t b, d;
+    ec_from_affine(&b, base);
+    for (int w = 0; w < EC_WINDOWS; w++) {
+        ec_point_t *e = &jac[(size_t)w * EC_WIN_ENTRIES];
+        e[0] = b;
+        ec_dbl(&d, &b);
+        for (int j = 1; j < EC_WIN_ENTRIES; j++)
+            ec_add(&e[j], &e[j - 1], &d);
+        for (int k = 0; k < EC_WIN; k++)
+            ec_dbl(&b, &b);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (fp_is_zero(&jac[i].Z)) { /* only for a base of small order */
+            rc = MCSEC_ERR_SMALL_ORDER;
+            goto out;
+        }
+        zs[i] = jac[i].Z;
+    }
+    rc = fp_batch_inv(zs, zs, n);
+    if (rc != MCSEC_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        fp_t z2, z3;
+        fp_sqr(&z2, &zs[i]);
+        fp_mul(&z3, &z2, &zs[i]);
+        ec_affine_t *e = &t->e[i / EC_WIN_ENTRIES][i % EC_WIN_ENTRIES];
+        fp_mul(&e->x, &jac[i].X, &z2);
+        fp_mul(&e->y, &jac[i].Y, &z3);
+    }
+    *out = t;
+    t = NULL;
+out:
+    free(t);
+    free(jac);
+    free(zs);
+    return rc;
+}
+
+void ec_table_free(ec_table_t *t) { free(t); }
+
+/* Scalars as 16 little-endian limbs. */
+static void sc_limbs(uint64_t r[FP_LIMBS], const uint8_t k[MCSEC_SAKKE_SCALAR_LEN])
+{
+    for (int i = 0; i < FP_LIMBS; i++) {
+        uint64_t w = 0;
+        for (int b = 0; b < 8; b++)
+            w = w << 8 | k[MCSEC_SAKKE_SCALAR_LEN - 8 * (i + 1) + b];
+        r[i] = w;
+    }
+}
+
+void sc_recode(int8_t digits[EC_WINDOWS], const uint8_t k_odd[MCSEC_SAKKE_SCALAR_LEN])
+{
+    uint64_t k[FP_LIMBS];
+    sc_limbs(k, k_odd);
+    for (int i = 0; i < EC_WINDOWS - 1; i++) {
+        digits[i] = (int8_t)((int)(k[0] & 63) - 32);
+        /* k = (k - d) / 32 = (k >> 5) | 1 */
+        for (int l = 0; l < FP_LIMBS - 1; l++)
+            k[l] = (k[l] >> EC_WIN) | (k[l + 1] << (64 - EC_WIN));
+        k[FP_LIMBS - 1] >>= EC_WIN;
+        k[0] |= 1;
+    }
+    digits[EC_WINDOWS - 1] = (int8_t)k[0]; /* odd, in [1, 31] for k < 2^1022 */
+    mcsec_memzero(k, sizeof k);
+}
+
+uint64_t sc_make_odd(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t k[MCSEC_SAKKE_SCALAR_LEN])
+{
+    uint8_t neg[MCSEC_SAKKE_SCALAR_LEN];
+    sc_neg(neg, k);
+    uint64_t even = (uint64_t)(k[MCSEC_SAKKE_SCALAR_LEN - 1] & 1) - 1; /* all ones if even */
+    uint8_t m = (uint8_t)even;
+    for (int i = 0; i < MCSEC_SAKKE_SCALAR_LEN; i++)
+        r[i] = (uint8_t)((neg[i] & m) | (k[i] & ~m));
+    mcsec_memzero(neg, sizeof neg);
+    return even;
+}
+
+/* Constant-time lookup of entry |d| of window w, negated if d < 0. */
+static void table_select(ec_affine_t *r, const ec_affine_t row[EC_WIN_ENTRIES], int d)
+{
+    uint64_t sign = (uint64_t)0 - (uint64_t)((unsigned)d >> 31);
+    unsigned absd = (unsigned)((d ^ (int)sign) - (int)sign);
+    unsigned idx = (absd - 1) >> 1;
+    fp_set_zero(&r->x);
+    fp_set_zero(&r->y);
+    for (unsigned j = 0; j < EC_WIN_ENTRIES; j++) {
+        uint64_t m = (uint64_t)0 - (uint64_t)(((j ^ idx) - 1) >> 31 & 1); /* j == idx */
+        fp_cmov(&r->x, &row[j].x, m);
+        fp_cmov(&r->y, &row[j].y, m);
+    }
+    fp_cneg(&r->y, &r->y, sign);
+}
+
+void ec_table_mul(ec_point_t *r, const ec_table_t *t, const uint8_t k[MCSEC_SAKKE_SCALAR_LEN])
+{
+    uint8_t kodd[MCSEC_SAKKE_SCALAR_LEN];
+    int8_t digits[EC_WINDOWS];
+    ec_affine_t e;
+    ec_point_t acc;
+    uint64_t negate = sc_make_odd(kodd, k);
+    sc_recode(digits, kodd);
+    table_select(&e, t->e[0], digits[0]);
+    ec_from_affine(&acc, &e);
+    for (int w = 1; w < EC_WINDOWS; w++) {
+        table_select(&e, t->e[w], digits[w]);
+        ec_add_affine(&acc, &acc, &e);
+    }
+    fp_cneg(&acc.Y, &acc.Y, negate); /* [q - k]B = -[k]B */
+    *r = acc;
+    mcsec_memzero(kodd, sizeof kodd);
+    mcsec_memzero(digits, sizeof digits);
+    mcsec_memzero(&e, sizeof e);
+    mcsec_memzero(&acc, sizeof acc);
+}
+
+static ec_table_t *table_P;
+static pthread_once_t table_P_once = PTHREAD_ONCE_INIT;
+
+static void table_P_init(void)
+{
+    const fp_params_t *prm = fp_params();
+    if (prm == NULL || ec_table_new(&table_P, &prm->P) != MCSEC_OK)
+        table_P = NULL;
+}
+
+const ec_table_t *ec_table_P(void)
+{
+    pthread_once(&table_P_once, table_P_init);
+    return table_P;
+}

@@ -1,0 +1,191 @@
+/* Internal interfaces of libmcsec_crypto. Not installed; tests may include it. */
+#ifndef MCSEC_CRYPTO_INTERNAL_H
+#define MCSEC_CRYPTO_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcsec/eccsi.h"
+#include "mcsec/kdf.h"
+#include "mcsec/sakke.h"
+#include "mcsec/secmem.h"
+#include "mcsec/status.h"
+
+/* Runs every known-answer test; MCSEC_OK if all pass. Called once by mcsec_init(). */
+mcsec_status_t mcsec_selftest(void);
+mcsec_status_t mcsec_eccsi_selftest(void);
+mcsec_status_t mcsec_sakke_selftest(void);
+mcsec_status_t mcsec_kdf_selftest(void);
+
+/* Every public entry point starts with this. */
+#define MCSEC_REQUIRE_INIT()                                                                      \
+    do {                                                                                          \
+        mcsec_status_t init_rc_ = mcsec_init();                                                   \
+        if (init_rc_ != MCSEC_OK)                                                                 \
+            return init_rc_;                                                                      \
+    } while (0)
+
+/* --- Deterministic variants, for known-answer tests only ------------------------------- */
+
+/* ECCSI issuance with a given v (RFC 6507 Appendix A uses v = 0x23456). */
+mcsec_status_t mcsec_eccsi_issue_with_v(const uint8_t ksak[MCSEC_ECCSI_SCALAR_LEN],
+                                        const uint8_t kpak[MCSEC_ECCSI_POINT_LEN],
+                                        const uint8_t *id, size_t id_len,
+                                        const uint8_t v[MCSEC_ECCSI_SCALAR_LEN],
+                                        uint8_t ssk[MCSEC_ECCSI_SCALAR_LEN],
+                                        uint8_t pvt[MCSEC_ECCSI_POINT_LEN]);
+
+/* ECCSI signing with a given j; also returns HE (may be NULL). */
+mcsec_status_t mcsec_eccsi_sign_with_j(const mcsec_eccsi_signer_t *signer, const uint8_t *msg,
+                                       size_t msg_len, const uint8_t j[MCSEC_ECCSI_SCALAR_LEN],
+                                       uint8_t sig[MCSEC_ECCSI_SIG_LEN],
+                                       uint8_t he_out[MCSEC_ECCSI_HASH_LEN]);
+
+/* KPAK = [KSAK]G for a given KSAK. */
+mcsec_status_t mcsec_eccsi_kms_public(const uint8_t ksak[MCSEC_ECCSI_SCALAR_LEN],
+                                      uint8_t kpak[MCSEC_ECCSI_POINT_LEN]);
+
+/* HashToIntegerRange(s, n) of RFC 6508 5.1 with SHA-256, n given big-endian in n_len
+ * octets; out is n_len octets, big-endian. */
+mcsec_status_t mcsec_hash_to_range(const uint8_t *s, size_t s_len, const uint8_t *n,
+                                   size_t n_len, uint8_t *out);
+
+/* SAKKE encapsulation that also reports r and g^r (either may be NULL), for vectors. */
+mcsec_status_t mcsec_sakke_encapsulate_trace(const mcsec_sakke_sender_t *sender,
+                                             const uint8_t *id, size_t id_len, const uint8_t *ssv,
+                                             size_t ssv_len, uint8_t out[MCSEC_SAKKE_ENCAP_LEN],
+                                             uint8_t r_out[MCSEC_SAKKE_SCALAR_LEN],
+                                             uint8_t gr_out[MCSEC_SAKKE_FIELD_LEN]);
+
+#endif
+
+/* --- SAKKE parameter set 1 arithmetic (fp.c, ec1024.c, pairing.c) ---------------------- */
+
+#define FP_LIMBS 16 /* 16 x 64 = 1024 bits */
+
+/* An element of F_p in Montgomery form (a * 2^1024 mod p), little-endian limbs, fully
+ * reduced (< p) between operations. */
+typedef struct {
+    uint64_t v[FP_LIMBS];
+} fp_t;
+
+/* F_p^2 = F_p[i]/(i^2 + 1): a + b*i. */
+typedef struct {
+    fp_t a, b;
+} fp2_t;
+
+/* A point of E: y^2 = x^3 - 3x in Jacobian coordinates (x = X/Z^2, y = Y/Z^3). */
+typedef struct {
+    fp_t X, Y, Z;
+} ec_point_t;
+
+/* An affine point (table entries, decoded inputs). */
+typedef struct {
+    fp_t x, y;
+} ec_affine_t;
+
+/* Global parameters, set up once by fp_params(). Values are in normal (not Montgomery)
+ * form unless named _m. */
+typedef struct {
+    uint64_t p[FP_LIMBS];     /* field prime */
+    uint64_t q[FP_LIMBS];     /* subgroup order (p + 1) / 4 */
+    uint64_t rr[FP_LIMBS];    /* 2^2048 mod p */
+    uint64_t n0;              /* -p^-1 mod 2^64 */
+    fp_t one_m;               /* 1 in Montgomery form */
+    ec_affine_t P;            /* base point (Montgomery form) */
+    fp_t g_m;                 /* g = <P, P> as x2/x1 (Montgomery form) */
+    uint8_t p_be[MCSEC_SAKKE_FIELD_LEN];
+    uint8_t q_be[MCSEC_SAKKE_SCALAR_LEN];
+} fp_params_t;
+
+const fp_params_t *fp_params(void);
+
+void fp_mul(fp_t *r, const fp_t *a, const fp_t *b);
+void fp_sqr(fp_t *r, const fp_t *a);
+void fp_add(fp_t *r, const fp_t *a, const fp_t *b);
+void fp_sub(fp_t *r, const fp_t *a, const fp_t *b);
+void fp_neg(fp_t *r, const fp_t *a);
+void fp_dbl(fp_t *r, const fp_t *a);
+void fp_inv(fp_t *r, const fp_t *a); /* constant time (Fermat); inv(0) = 0 */
+void fp_set_one(fp_t *r);
+void fp_set_zero(fp_t *r);
+uint64_t fp_is_zero(const fp_t *a);             /* all-ones mask if zero, else 0; constant time */
+uint64_t fp_equal(const fp_t *a, const fp_t *b); /* all-ones mask if equal; constant time */
+void fp_cmov(fp_t *r, const fp_t *a, uint64_t mask); /* r = mask ? a : r */
+/* Big-endian 128 octets -> Montgomery form. MCSEC_ERR_POINT_RANGE if the value is >= p. */
+mcsec_status_t fp_from_bytes(fp_t *r, const uint8_t in[MCSEC_SAKKE_FIELD_LEN]);
+void fp_to_bytes(uint8_t out[MCSEC_SAKKE_FIELD_LEN], const fp_t *a);
+/* Constant-time multiply-by-(-1): r = mask ? -a : a. */
+void fp_cneg(fp_t *r, const fp_t *a, uint64_t mask);
+
+/* Scalars mod q, big-endian 128 octets (sc.c). */
+int sc_is_valid(const uint8_t s[MCSEC_SAKKE_SCALAR_LEN]); /* 1 if 0 < s < q */
+void sc_mul(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN],
+            const uint8_t b[MCSEC_SAKKE_SCALAR_LEN]);
+void sc_add(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN],
+            const uint8_t b[MCSEC_SAKKE_SCALAR_LEN]);
+void sc_neg(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN]);
+void sc_inv(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN]);
+void fp_force_portable(int on); /* tests: compare the portable and assembly paths */
+
+/* --- Points (ec1024.c) ------------------------------------------------------------------ */
+
+/* Decode 04 || x || y: encoding, range, on-curve, and y != 0 (the points of order 2). */
+mcsec_status_t ec_decode(ec_affine_t *r, const uint8_t *in, size_t in_len);
+void ec_encode(uint8_t out[MCSEC_SAKKE_POINT_LEN], const ec_affine_t *a);
+void ec_from_affine(ec_point_t *r, const ec_affine_t *a);
+int ec_to_affine(ec_affine_t *r, const ec_point_t *a); /* 0 for the point at infinity */
+void ec_dbl(ec_point_t *r, const ec_point_t *a);
+void ec_add_affine(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b);
+/* Variable-time [k]A for a public scalar (big-endian, any length up to 128 octets). */
+void ec_mul_public(ec_point_t *r, const ec_affine_t *a, const uint8_t *k, size_t k_len);
+/* All-ones mask if the Jacobian point a equals the affine point b; constant time. */
+uint64_t ec_equal_affine(const ec_point_t *a, const ec_affine_t *b);
+
+/* Fixed-base tables: for each 5-bit window i, the odd multiples [j * 2^(5i)]B, j = 1..31. */
+#define EC_WIN 5
+#define EC_WINDOWS 205 /* covers the signed recoding of scalars below q < 2^1022 */
+#define EC_WIN_ENTRIES 16
+typedef struct {
+    ec_affine_t e[EC_WINDOWS][EC_WIN_ENTRIES];
+} ec_table_t;
+
+/* Builds the table for base B (heap, caller frees with ec_table_free). */
+mcsec_status_t ec_table_new(ec_table_t **out, const ec_affine_t *base);
+void ec_table_free(ec_table_t *t);
+/* [k]B for a secret scalar 0 < k < q; constant time. */
+void ec_table_mul(ec_point_t *r, const ec_table_t *t, const uint8_t k[MCSEC_SAKKE_SCALAR_LEN]);
+/* The shared table for the base point P (built once). */
+const ec_table_t *ec_table_P(void);
+
+/* Regular signed recoding: an odd k < 2^1022 as EC_WINDOWS odd digits in [-31, 31]. */
+void sc_recode(int8_t digits[EC_WINDOWS], const uint8_t k_odd[MCSEC_SAKKE_SCALAR_LEN]);
+/* Makes k odd: returns the all-ones mask if k was even and was replaced by q - k. */
+uint64_t sc_make_odd(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t k[MCSEC_SAKKE_SCALAR_LEN]);
+
+/* Batch inversion (Montgomery's trick): r[i] = a[i]^-1; zero inputs give garbage for all. */
+mcsec_status_t fp_batch_inv(fp_t *r, const fp_t *a, size_t n);
+void ec_add(ec_point_t *r, const ec_point_t *a, const ec_point_t *b);
+
+/* --- Pairing (pairing.c) ---------------------------------------------------------------- */
+
+/* Miller-loop lines of a fixed point K, normalised so that the line evaluated at
+ * psi(R) = (-Rx, i*Ry) is (a*Rx + b) + i*Ry (up to an F_p factor, which the final
+ * exponentiation removes). One per doubling and per non-zero NAF digit of q - 1. */
+#define PAIRING_MAX_LINES 1400
+typedef struct {
+    fp_t a, b;
+} pairing_line_t;
+typedef struct {
+    size_t n;
+    pairing_line_t line[PAIRING_MAX_LINES];
+} pairing_lines_t;
+
+/* Precomputes the lines of K and checks [q]K = O (MCSEC_ERR_SMALL_ORDER otherwise).
+ * Constant time in K except for the final verdict. */
+mcsec_status_t pairing_precompute(pairing_lines_t *lines, const ec_affine_t *K);
+/* <K, R> from K's lines, as x2/x1 in PF_p (Montgomery form). */
+void pairing_eval(fp_t *out, const pairing_lines_t *lines, const ec_affine_t *R);
+
+/* g^k in PF_p (x2/x1, Montgomery form) for a secret 0 < k < q; constant time. */
+mcsec_status_t gt_pow_g(fp_t *out, const uint8_t k[MCSEC_SAKKE_SCALAR_LEN]);
