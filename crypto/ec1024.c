@@ -259,50 +259,119 @@ mcsec_status_t fp_batch_inv(fp_t *r, const fp_t *a, size_t n)
     return MCSEC_OK;
 }
 
+/* Affine r = a + d for each of n pairs, with one shared inversion (Montgomery's trick).
+ * Fails with MCSEC_ERR_SMALL_ORDER if some a = +-d, which points of order q never reach
+ * here. inv is scratch space for n elements. Public points only. */
+static mcsec_status_t batch_add_affine(ec_affine_t *r, size_t r_stride, const ec_affine_t *a,
+                                       size_t a_stride, const ec_affine_t *d, size_t n, fp_t *inv)
+{
+    for (size_t i = 0; i < n; i++) {
+        fp_sub(&inv[i], &d[i].x, &a[i * a_stride].x);
+        if (fp_is_zero(&inv[i]))
+            return MCSEC_ERR_SMALL_ORDER;
+    }
+    mcsec_status_t rc = fp_batch_inv(inv, inv, n);
+    if (rc != MCSEC_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const ec_affine_t *p = &a[i * a_stride];
+        fp_t lambda, x3, t;
+        fp_sub(&t, &d[i].y, &p->y);
+        fp_mul(&lambda, &t, &inv[i]);
+        fp_sqr(&x3, &lambda);
+        fp_sub(&x3, &x3, &p->x);
+        fp_sub(&x3, &x3, &d[i].x);
+        fp_sub(&t, &p->x, &x3);
+        fp_mul(&t, &t, &lambda);
+        ec_affine_t *o = &r[i * r_stride];
+        fp_sub(&o->y, &t, &p->y);
+        o->x = x3;
+    }
+    return MCSEC_OK;
+}
+
+/* Affine r[i] = [2]a[i] with one shared inversion. */
+static mcsec_status_t batch_dbl_affine(ec_affine_t *r, const ec_affine_t *a, size_t n, fp_t *inv)
+{
+    for (size_t i = 0; i < n; i++) {
+        fp_dbl(&inv[i], &a[i].y);
+        if (fp_is_zero(&inv[i]))
+            return MCSEC_ERR_SMALL_ORDER;
+    }
+    mcsec_status_t rc = fp_batch_inv(inv, inv, n);
+    if (rc != MCSEC_OK)
+        return rc;
+    fp_t one;
+    fp_set_one(&one);
+    for (size_t i = 0; i < n; i++) {
+        fp_t lambda, x3, t;
+        fp_sqr(&t, &a[i].x);
+        fp_sub(&t, &t, &one);
+        fp_add(&lambda, &t, &t);
+        fp_add(&t, &lambda, &t); /* 3 (x^2 - 1) */
+        fp_mul(&lambda, &t, &inv[i]);
+        fp_sqr(&x3, &lambda);
+        fp_sub(&x3, &x3, &a[i].x);
+        fp_sub(&x3, &x3, &a[i].x);
+        fp_sub(&t, &a[i].x, &x3);
+        fp_mul(&t, &t, &lambda);
+        fp_sub(&r[i].y, &t, &a[i].y);
+        r[i].x = x3;
+    }
+    return MCSEC_OK;
+}
+
+/* Builds the table column by column: the window bases [2^(w i)]B by doubling, then
+ * e[i][j] = e[i][j-1] + [2]B_i for all windows at once, each column costing one inversion.
+ * About 6 multiplications per entry instead of 16 for Jacobian additions. */
 mcsec_status_t ec_table_new(ec_table_t **out, const ec_affine_t *base)
 {
-    const size_t n = (size_t)EC_WINDOWS * EC_WIN_ENTRIES;
+    const size_t n = EC_WINDOWS;
     ec_table_t *t = malloc(sizeof *t);
     ec_point_t *jac = malloc(n * sizeof *jac);
-    fp_t *zs = malloc(n * sizeof *zs);
+    ec_affine_t *dbl = malloc(n * sizeof *dbl);
+    fp_t *scratch = malloc(n * sizeof *scratch);
     mcsec_status_t rc = MCSEC_ERR_NOMEM;
-    if (t == NULL || jac == NULL || zs == NULL)
+    if (t == NULL || jac == NULL || dbl == NULL || scratch == NULL)
         goto out;
-    ec_point_t b, d;
-    ec_from_affine(&b, base);
-    for (int w = 0; w < EC_WINDOWS; w++) {
-        ec_point_t *e = &jac[(size_t)w * EC_WIN_ENTRIES];
-        e[0] = b;
-        ec_dbl(&d, &b);
-        for (int j = 1; j < EC_WIN_ENTRIES; j++)
-            ec_add(&e[j], &e[j - 1], &d);
+    ec_from_affine(&jac[0], base);
+    for (size_t w = 1; w < n; w++) {
+        jac[w] = jac[w - 1];
         for (int k = 0; k < EC_WIN; k++)
-            ec_dbl(&b, &b);
+            ec_dbl(&jac[w], &jac[w]);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (fp_is_zero(&jac[i].Z)) { /* only for a base of small order */
+    for (size_t w = 0; w < n; w++) {
+        if (fp_is_zero(&jac[w].Z)) { /* only for a base of small order */
             rc = MCSEC_ERR_SMALL_ORDER;
             goto out;
         }
-        zs[i] = jac[i].Z;
+        scratch[w] = jac[w].Z;
     }
-    rc = fp_batch_inv(zs, zs, n);
-    if (rc != MCSEC_OK)
+    if ((rc = fp_batch_inv(scratch, scratch, n)) != MCSEC_OK)
         goto out;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t w = 0; w < n; w++) {
         fp_t z2, z3;
-        fp_sqr(&z2, &zs[i]);
-        fp_mul(&z3, &z2, &zs[i]);
-        ec_affine_t *e = &t->e[i / EC_WIN_ENTRIES][i % EC_WIN_ENTRIES];
-        fp_mul(&e->x, &jac[i].X, &z2);
-        fp_mul(&e->y, &jac[i].Y, &z3);
+        fp_sqr(&z2, &scratch[w]);
+        fp_mul(&z3, &z2, &scratch[w]);
+        fp_mul(&t->e[w][0].x, &jac[w].X, &z2);
+        fp_mul(&t->e[w][0].y, &jac[w].Y, &z3);
+        dbl[w] = t->e[w][0];
+    }
+    if ((rc = batch_dbl_affine(dbl, dbl, n, scratch)) != MCSEC_OK)
+        goto out;
+    for (int j = 1; j < EC_WIN_ENTRIES; j++) {
+        rc = batch_add_affine(&t->e[0][j], EC_WIN_ENTRIES, &t->e[0][j - 1], EC_WIN_ENTRIES, dbl,
+                              n, scratch);
+        if (rc != MCSEC_OK)
+            goto out;
     }
     *out = t;
     t = NULL;
 out:
     free(t);
     free(jac);
-    free(zs);
+    free(dbl);
+    free(scratch);
     return rc;
 }
 
@@ -324,14 +393,14 @@ void sc_recode(int8_t digits[EC_WINDOWS], const uint8_t k_odd[MCSEC_SAKKE_SCALAR
     uint64_t k[FP_LIMBS];
     sc_limbs(k, k_odd);
     for (int i = 0; i < EC_WINDOWS - 1; i++) {
-        digits[i] = (int8_t)((int)(k[0] & 63) - 32);
-        /* k = (k - d) / 32 = (k >> 5) | 1 */
+        digits[i] = (int8_t)((int)(k[0] & ((2u << EC_WIN) - 1)) - (1 << EC_WIN));
+        /* k = (k - d) / 2^w = (k >> w) | 1 */
         for (int l = 0; l < FP_LIMBS - 1; l++)
             k[l] = (k[l] >> EC_WIN) | (k[l + 1] << (64 - EC_WIN));
         k[FP_LIMBS - 1] >>= EC_WIN;
         k[0] |= 1;
     }
-    digits[EC_WINDOWS - 1] = (int8_t)k[0]; /* odd, in [1, 31] for k < 2^1022 */
+    digits[EC_WINDOWS - 1] = (int8_t)k[0]; /* odd, below 2^EC_WIN for k < 2^1022 */
     mcsec_memzero(k, sizeof k);
 }
 

@@ -41,6 +41,9 @@ mcsec_status_t mcsec_eccsi_sign_with_j(const mcsec_eccsi_signer_t *signer, const
                                        uint8_t sig[MCSEC_ECCSI_SIG_LEN],
                                        uint8_t he_out[MCSEC_ECCSI_HASH_LEN]);
 
+/* Cache statistics of a verifier (tests and benchmarks). */
+void mcsec_eccsi_verifier_stats(mcsec_eccsi_verifier_t *v, uint64_t *hits, uint64_t *misses);
+
 /* KPAK = [KSAK]G for a given KSAK. */
 mcsec_status_t mcsec_eccsi_kms_public(const uint8_t ksak[MCSEC_ECCSI_SCALAR_LEN],
                                       uint8_t kpak[MCSEC_ECCSI_POINT_LEN]);
@@ -90,6 +93,7 @@ typedef struct {
     uint64_t p[FP_LIMBS];     /* field prime */
     uint64_t q[FP_LIMBS];     /* subgroup order (p + 1) / 4 */
     uint64_t rr[FP_LIMBS];    /* 2^2048 mod p */
+    uint64_t rrr[FP_LIMBS];   /* 2^3072 mod p */
     uint64_t n0;              /* -p^-1 mod 2^64 */
     fp_t one_m;               /* 1 in Montgomery form */
     ec_affine_t P;            /* base point (Montgomery form) */
@@ -100,13 +104,28 @@ typedef struct {
 
 const fp_params_t *fp_params(void);
 
+/* Montgomery multiplication back ends: r = a * b * 2^-1024 mod m for a, b < m, with
+ * n0 = -m^-1 mod 2^64; the result is fully reduced (< m). m is a 1024-bit odd modulus with its
+ * top bit set or not (p and q). fp.c picks one at start-up (MCSEC_FP_IMPL=portable|adx|ifma
+ * overrides), all must agree bit for bit. */
+typedef void (*fp_mont_mul_fn)(uint64_t r[FP_LIMBS], const uint64_t a[FP_LIMBS],
+                               const uint64_t b[FP_LIMBS], const uint64_t m[FP_LIMBS], uint64_t n0);
+void mcsec_fp_mont_mul_portable(uint64_t r[FP_LIMBS], const uint64_t a[FP_LIMBS],
+                                const uint64_t b[FP_LIMBS], const uint64_t m[FP_LIMBS], uint64_t n0);
+void mcsec_fp_mont_mul_adx(uint64_t r[FP_LIMBS], const uint64_t a[FP_LIMBS],
+                           const uint64_t b[FP_LIMBS], const uint64_t m[FP_LIMBS], uint64_t n0);
+void mcsec_fp_mont_mul_ifma(uint64_t r[FP_LIMBS], const uint64_t a[FP_LIMBS],
+                            const uint64_t b[FP_LIMBS], const uint64_t m[FP_LIMBS], uint64_t n0);
+/* The back end in use ("portable", "adx" or "ifma"). */
+const char *fp_impl_name(void);
+
 void fp_mul(fp_t *r, const fp_t *a, const fp_t *b);
 void fp_sqr(fp_t *r, const fp_t *a);
 void fp_add(fp_t *r, const fp_t *a, const fp_t *b);
 void fp_sub(fp_t *r, const fp_t *a, const fp_t *b);
 void fp_neg(fp_t *r, const fp_t *a);
 void fp_dbl(fp_t *r, const fp_t *a);
-void fp_inv(fp_t *r, const fp_t *a); /* constant time (Fermat); inv(0) = 0 */
+void fp_inv(fp_t *r, const fp_t *a); /* blinded, timing independent of a; inv(0) = 0 */
 void fp_set_one(fp_t *r);
 void fp_set_zero(fp_t *r);
 uint64_t fp_is_zero(const fp_t *a);             /* all-ones mask if zero, else 0; constant time */
@@ -126,7 +145,7 @@ void sc_add(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALA
             const uint8_t b[MCSEC_SAKKE_SCALAR_LEN]);
 void sc_neg(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN]);
 void sc_inv(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN]);
-void fp_force_portable(int on); /* tests: compare the portable and assembly paths */
+int fp_select_impl(const char *name); /* NULL: fastest; tests switch back ends */
 
 /* --- Points (ec1024.c) ------------------------------------------------------------------ */
 
@@ -142,10 +161,10 @@ void ec_mul_public(ec_point_t *r, const ec_affine_t *a, const uint8_t *k, size_t
 /* All-ones mask if the Jacobian point a equals the affine point b; constant time. */
 uint64_t ec_equal_affine(const ec_point_t *a, const ec_affine_t *b);
 
-/* Fixed-base tables: for each 5-bit window i, the odd multiples [j * 2^(5i)]B, j = 1..31. */
-#define EC_WIN 5
-#define EC_WINDOWS 205 /* covers the signed recoding of scalars below q < 2^1022 */
-#define EC_WIN_ENTRIES 16
+/* Fixed-base tables: for each EC_WIN-bit window i, the odd multiples [j * 2^(EC_WIN i)]B. */
+#define EC_WIN 6
+#define EC_WINDOWS ((1022 - 1) / EC_WIN + 1) /* signed recoding of scalars below q < 2^1022 */
+#define EC_WIN_ENTRIES (1 << (EC_WIN - 1))
 typedef struct {
     ec_affine_t e[EC_WINDOWS][EC_WIN_ENTRIES];
 } ec_table_t;
@@ -158,7 +177,7 @@ void ec_table_mul(ec_point_t *r, const ec_table_t *t, const uint8_t k[MCSEC_SAKK
 /* The shared table for the base point P (built once). */
 const ec_table_t *ec_table_P(void);
 
-/* Regular signed recoding: an odd k < 2^1022 as EC_WINDOWS odd digits in [-31, 31]. */
+/* Regular signed recoding: an odd k < 2^1022 as EC_WINDOWS odd digits, |d| < 2^EC_WIN. */
 void sc_recode(int8_t digits[EC_WINDOWS], const uint8_t k_odd[MCSEC_SAKKE_SCALAR_LEN]);
 /* Makes k odd: returns the all-ones mask if k was even and was replaced by q - k. */
 uint64_t sc_make_odd(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t k[MCSEC_SAKKE_SCALAR_LEN]);

@@ -2,11 +2,6 @@
  * entry point works (see init.c). */
 #include "internal.h"
 
-/* TODO(before commit): drop weak once all modules exist. */
-__attribute__((weak)) mcsec_status_t mcsec_eccsi_selftest(void);
-__attribute__((weak)) mcsec_status_t mcsec_sakke_selftest(void);
-__attribute__((weak)) mcsec_status_t mcsec_kdf_selftest(void);
-
 mcsec_status_t mcsec_selftest(void)
 {
     mcsec_status_t (*const tests[])(void) = {
@@ -14,11 +9,8 @@ mcsec_status_t mcsec_selftest(void)
         mcsec_eccsi_selftest,
         mcsec_sakke_selftest,
     };
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (tests[i] == NULL)
-            continue;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (tests[i]() != MCSEC_OK)
             return MCSEC_ERR_SELFTEST;
-    }
     return MCSEC_OK;
 }
