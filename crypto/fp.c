@@ -263,41 +263,48 @@ static int limbs_is_one(const uint64_t a[FP_LIMBS])
     return acc == 0;
 }
 
-/* x = x / 2 mod p, for x < p. Variable time: only ever applied to blinded values. */
-static void half_mod_p(uint64_t x[FP_LIMBS])
+/* x = x / 2 mod m, for x < m. Variable time: only ever applied to blinded values. */
+static void half_mod(uint64_t x[FP_LIMBS], const uint64_t m[FP_LIMBS])
 {
     uint64_t top = 0;
     if (x[0] & 1)
-        top = limbs_add(x, x, params.p);
+        top = limbs_add(x, x, m);
     limbs_rshift1(x, FP_LIMBS, top);
 }
 
-/* Binary extended Euclid: r = x^-1 mod p for 0 < x < p. Variable time. */
-static void inv_binary_vartime(uint64_t r[FP_LIMBS], const uint64_t x[FP_LIMBS])
+/* Binary extended Euclid: r = x^-1 mod m for 0 < x < m, m an odd prime. Variable time:
+ * callers blind x first. */
+static void inv_binary_vartime(uint64_t r[FP_LIMBS], const uint64_t x[FP_LIMBS],
+                               const uint64_t m[FP_LIMBS])
 {
     uint64_t u[FP_LIMBS], v[FP_LIMBS], x1[FP_LIMBS] = {1}, x2[FP_LIMBS] = {0}, t[FP_LIMBS];
     memcpy(u, x, sizeof u);
-    memcpy(v, params.p, sizeof v);
+    memcpy(v, m, sizeof v);
     while (!limbs_is_one(u) && !limbs_is_one(v)) {
         while ((u[0] & 1) == 0) {
             limbs_rshift1(u, FP_LIMBS, 0);
-            half_mod_p(x1);
+            half_mod(x1, m);
         }
         while ((v[0] & 1) == 0) {
             limbs_rshift1(v, FP_LIMBS, 0);
-            half_mod_p(x2);
+            half_mod(x2, m);
         }
         if (limbs_sub(t, u, v) == 0) { /* u >= v */
             memcpy(u, t, sizeof u);
             if (limbs_sub(x1, x1, x2))
-                limbs_add(x1, x1, params.p);
+                limbs_add(x1, x1, m);
         } else {
             limbs_sub(v, v, u);
             if (limbs_sub(x2, x2, x1))
-                limbs_add(x2, x2, params.p);
+                limbs_add(x2, x2, m);
         }
     }
     memcpy(r, limbs_is_one(u) ? x1 : x2, sizeof x1);
+    mcsec_memzero(u, sizeof u);
+    mcsec_memzero(v, sizeof v);
+    mcsec_memzero(x1, sizeof x1);
+    mcsec_memzero(x2, sizeof x2);
+    mcsec_memzero(t, sizeof t);
 }
 
 /* r = a^-1. The input is blinded by a fresh random rho (a*rho is uniform and independent of
@@ -317,7 +324,7 @@ void fp_inv(fp_t *r, const fp_t *a)
     rho.v[0] |= (uint64_t)fp_is_zero(&rho) & 1; /* never zero */
     fp_mul(&x, a, &rho);       /* a rho R, uniform in [1, p) for a != 0 */
     x.v[0] |= zero & 1;        /* keep the input of the inversion non-zero */
-    inv_binary_vartime(y.v, x.v); /* (a rho R)^-1 */
+    inv_binary_vartime(y.v, x.v, params.p); /* (a rho R)^-1 */
     mont_mul(y.v, y.v, params.rrr); /* (a rho)^-1 R */
     fp_mul(&y, &y, &rho);      /* a^-1 R */
     fp_set_zero(&x);
@@ -486,8 +493,8 @@ void sc_neg(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALA
     mcsec_memzero(t, sizeof t);
 }
 
-/* r = a^-1 mod q (Fermat, a^(q-2)); constant time; inv(0) = 0. */
-void sc_inv(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN])
+/* r = a^(q-2) mod q (Fermat, fixed window): constant time, the fallback without randomness. */
+static void sc_inv_fermat(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN])
 {
     uint64_t x[FP_LIMBS], acc[FP_LIMBS], table[16][FP_LIMBS], e[FP_LIMBS];
     uint64_t one[FP_LIMBS] = {1};
@@ -510,6 +517,41 @@ void sc_inv(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALA
     mcsec_memzero(x, sizeof x);
     mcsec_memzero(acc, sizeof acc);
     mcsec_memzero(table, sizeof table);
+}
+
+/* r = a^-1 mod q for 0 < a < q, blinded like fp_inv: x = a*rho is uniform and independent
+ * of a, inverted with the variable-time binary algorithm, then multiplied by rho. */
+void sc_inv(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN])
+{
+    uint8_t rnd[MCSEC_SAKKE_SCALAR_LEN];
+    uint64_t x[FP_LIMBS], rho[FP_LIMBS], t[FP_LIMBS];
+    limbs_from_be(x, a);
+    uint64_t acc = 0;
+    for (int i = 0; i < FP_LIMBS; i++)
+        acc |= x[i];
+    uint64_t zero = ((acc | ((uint64_t)0 - acc)) >> 63) ^ 1; /* 1 iff a = 0 */
+    do { /* rho uniform in [1, q-1]; the loop count reveals nothing about a */
+        if (mcsec_random_bytes(rnd, sizeof rnd) != MCSEC_OK) {
+            sc_inv_fermat(r, a);
+            goto out;
+        }
+        rnd[0] &= 0x3F;
+        limbs_from_be(rho, rnd);
+    } while (!sc_is_valid(rnd));
+    mont_mul_mod(t, x, q_rr, params.q, q_n0); /* x R */
+    mont_mul_mod(t, t, rho, params.q, q_n0);  /* x rho */
+    t[0] |= zero;                             /* keep the input non-zero; fixed below */
+    inv_binary_vartime(t, t, params.q);       /* (x rho)^-1 */
+    mont_mul_mod(t, t, q_rr, params.q, q_n0); /* (x rho)^-1 R */
+    mont_mul_mod(t, t, rho, params.q, q_n0);  /* x^-1 */
+    for (int i = 0; i < FP_LIMBS; i++)
+        t[i] &= zero - 1; /* inv(0) = 0 */
+    limbs_to_be(r, t);
+out:
+    mcsec_memzero(rnd, sizeof rnd);
+    mcsec_memzero(x, sizeof x);
+    mcsec_memzero(rho, sizeof rho);
+    mcsec_memzero(t, sizeof t);
 }
 
 int sc_is_valid(const uint8_t s[MCSEC_SAKKE_SCALAR_LEN])
