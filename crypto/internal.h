@@ -208,3 +208,5 @@ void pairing_eval(fp_t *out, const pairing_lines_t *lines, const ec_affine_t *R)
 
 /* g^k in PF_p (x2/x1, Montgomery form) for a secret 0 < k < q; constant time. */
 mcsec_status_t gt_pow_g(fp_t *out, const uint8_t k[MCSEC_SAKKE_SCALAR_LEN]);
+/* The same before the final division: g^k = out->b / out->a. */
+mcsec_status_t gt_pow_g_proj(fp2_t *out, const uint8_t k[MCSEC_SAKKE_SCALAR_LEN]);

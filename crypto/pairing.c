@@ -254,6 +254,20 @@ fail:
 
 mcsec_status_t gt_pow_g(fp_t *out, const uint8_t k[MCSEC_SAKKE_SCALAR_LEN])
 {
+    fp2_t acc;
+    fp_t inv;
+    mcsec_status_t rc = gt_pow_g_proj(&acc, k);
+    if (rc == MCSEC_OK) {
+        fp_inv(&inv, &acc.a);
+        fp_mul(out, &acc.b, &inv);
+    }
+    mcsec_memzero(&acc, sizeof acc);
+    mcsec_memzero(&inv, sizeof inv);
+    return rc;
+}
+
+mcsec_status_t gt_pow_g_proj(fp2_t *out, const uint8_t k[MCSEC_SAKKE_SCALAR_LEN])
+{
     pthread_once(&g_table_once, g_table_init);
     if (g_table == NULL)
         return MCSEC_ERR_NOMEM;
@@ -286,13 +300,10 @@ mcsec_status_t gt_pow_g(fp_t *out, const uint8_t k[MCSEC_SAKKE_SCALAR_LEN])
         fp_add(&acc.b, &acc.b, &m1);
     }
     fp_cneg(&acc.b, &acc.b, conj);
-    fp_t inv;
-    fp_inv(&inv, &acc.a);
-    fp_mul(out, &acc.b, &inv);
+    *out = acc;
     mcsec_memzero(kodd, sizeof kodd);
     mcsec_memzero(digits, sizeof digits);
     mcsec_memzero(&acc, sizeof acc);
     mcsec_memzero(&t, sizeof t);
-    mcsec_memzero(&inv, sizeof inv);
     return MCSEC_OK;
 }

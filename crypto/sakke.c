@@ -359,7 +359,8 @@ mcsec_status_t mcsec_sakke_encapsulate_trace(const mcsec_sakke_sender_t *sender,
     uint8_t mask[MCSEC_SAKKE_SSV_LEN];
     ec_point_t R1, R2;
     ec_affine_t Ra;
-    fp_t gr;
+    fp2_t G;
+    fp_t gr, inv, zi;
     mcsec_status_t rc;
     if (sender == NULL || ssv == NULL || out == NULL)
         return MCSEC_ERR_BAD_INPUT;
@@ -378,12 +379,22 @@ mcsec_status_t mcsec_sakke_encapsulate_trace(const mcsec_sakke_sender_t *sender,
     ec_table_mul(&R1, ec_table_P(), rb);
     ec_table_mul(&R2, sender->Z_table, r);
     ec_add(&R1, &R1, &R2);
-    if (!ec_to_affine(&Ra, &R1)) {
+    if (fp_is_zero(&R1.Z)) { /* r b + r z = 0 mod q: impossible for a valid RSK identity */
         rc = MCSEC_ERR_INTERNAL;
         goto out;
     }
-    if ((rc = gt_pow_g(&gr, r)) != MCSEC_OK)
+    /* g^r = G.b / G.a; one inversion of Z * G.a serves both divisions. */
+    if ((rc = gt_pow_g_proj(&G, r)) != MCSEC_OK)
         goto out;
+    fp_mul(&inv, &R1.Z, &G.a);
+    fp_inv(&inv, &inv);
+    fp_mul(&zi, &inv, &G.a); /* 1/Z */
+    fp_mul(&inv, &inv, &R1.Z); /* 1/G.a */
+    fp_mul(&gr, &G.b, &inv);
+    fp_sqr(&inv, &zi);
+    fp_mul(&Ra.x, &R1.X, &inv);
+    fp_mul(&inv, &inv, &zi);
+    fp_mul(&Ra.y, &R1.Y, &inv);
     if ((rc = ssv_mask(mask, &gr)) != MCSEC_OK)
         goto out;
     ec_encode(out, &Ra);
@@ -400,6 +411,9 @@ out:
     mcsec_memzero(&R1, sizeof R1);
     mcsec_memzero(&R2, sizeof R2);
     mcsec_memzero(&gr, sizeof gr);
+    mcsec_memzero(&G, sizeof G);
+    mcsec_memzero(&inv, sizeof inv);
+    mcsec_memzero(&zi, sizeof zi);
     return rc;
 }
 
