@@ -416,19 +416,25 @@ uint64_t sc_make_odd(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t k[MCSEC_SA
     return even;
 }
 
-/* Constant-time lookup of entry |d| of window w, negated if d < 0. */
+/* Constant-time lookup of entry |d| of a window, negated if d < 0: every entry is read and
+ * masked, so neither the branch pattern nor the addresses depend on d. */
 static void table_select(ec_affine_t *r, const ec_affine_t row[EC_WIN_ENTRIES], int d)
 {
     uint64_t sign = (uint64_t)0 - (uint64_t)((unsigned)d >> 31);
     unsigned absd = (unsigned)((d ^ (int)sign) - (int)sign);
     unsigned idx = (absd - 1) >> 1;
-    fp_set_zero(&r->x);
-    fp_set_zero(&r->y);
+    uint64_t acc[2 * FP_LIMBS] = {0};
     for (unsigned j = 0; j < EC_WIN_ENTRIES; j++) {
         uint64_t m = (uint64_t)0 - (uint64_t)(((j ^ idx) - 1) >> 31 & 1); /* j == idx */
-        fp_cmov(&r->x, &row[j].x, m);
-        fp_cmov(&r->y, &row[j].y, m);
+        const uint64_t *e = row[j].x.v;
+        for (int l = 0; l < FP_LIMBS; l++)
+            acc[l] |= e[l] & m;
+        e = row[j].y.v;
+        for (int l = 0; l < FP_LIMBS; l++)
+            acc[FP_LIMBS + l] |= e[l] & m;
     }
+    memcpy(r->x.v, acc, sizeof r->x.v);
+    memcpy(r->y.v, acc + FP_LIMBS, sizeof r->y.v);
     fp_cneg(&r->y, &r->y, sign);
 }
 

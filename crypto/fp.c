@@ -11,6 +11,29 @@
 
 typedef unsigned __int128 u128;
 
+#define UNROLL _Pragma("GCC unroll 16")
+
+/* Carry chains: adc/sbb on x86-64, unsigned __int128 elsewhere. */
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#define ADDC(c, x, y, out) ((c) = _addcarry_u64((unsigned char)(c), (x), (y), (unsigned long long *)(out)))
+#define SUBB(b, x, y, out) ((b) = _subborrow_u64((unsigned char)(b), (x), (y), (unsigned long long *)(out)))
+#else
+#define ADDC(c, x, y, out)                                                                        \
+    do {                                                                                          \
+        u128 s_ = (u128)(x) + (y) + (c);                                                          \
+        *(out) = (uint64_t)s_;                                                                    \
+        (c) = (unsigned)(s_ >> 64);                                                               \
+    } while (0)
+#define SUBB(b, x, y, out)                                                                        \
+    do {                                                                                          \
+        u128 d_ = (u128)(x) - (y) - (b);                                                          \
+        *(out) = (uint64_t)d_;                                                                    \
+        (b) = (unsigned)(d_ >> 64) & 1;                                                           \
+    } while (0)
+#endif
+
+
 static fp_params_t params;
 static pthread_once_t params_once = PTHREAD_ONCE_INIT;
 static int params_ok;
@@ -68,12 +91,9 @@ static int bn_to_limbs(uint64_t r[FP_LIMBS], const BIGNUM *bn)
 static uint64_t limbs_sub(uint64_t r[FP_LIMBS], const uint64_t a[FP_LIMBS],
                           const uint64_t b[FP_LIMBS])
 {
-    uint64_t borrow = 0;
-    for (int i = 0; i < FP_LIMBS; i++) {
-        u128 d = (u128)a[i] - b[i] - borrow;
-        r[i] = (uint64_t)d;
-        borrow = (uint64_t)(d >> 64) & 1;
-    }
+    unsigned borrow = 0;
+    UNROLL for (int i = 0; i < FP_LIMBS; i++)
+        SUBB(borrow, a[i], b[i], &r[i]);
     return borrow;
 }
 
@@ -81,12 +101,9 @@ static uint64_t limbs_sub(uint64_t r[FP_LIMBS], const uint64_t a[FP_LIMBS],
 static uint64_t limbs_add(uint64_t r[FP_LIMBS], const uint64_t a[FP_LIMBS],
                           const uint64_t b[FP_LIMBS])
 {
-    uint64_t carry = 0;
-    for (int i = 0; i < FP_LIMBS; i++) {
-        u128 s = (u128)a[i] + b[i] + carry;
-        r[i] = (uint64_t)s;
-        carry = (uint64_t)(s >> 64);
-    }
+    unsigned carry = 0;
+    UNROLL for (int i = 0; i < FP_LIMBS; i++)
+        ADDC(carry, a[i], b[i], &r[i]);
     return carry;
 }
 
@@ -163,23 +180,33 @@ void fp_mul(fp_t *r, const fp_t *a, const fp_t *b) { mont_mul(r->v, a->v, b->v);
 
 void fp_sqr(fp_t *r, const fp_t *a) { mont_mul(r->v, a->v, a->v); }
 
+/* r = a + b mod p in two carry-chain passes and a masked select. */
 void fp_add(fp_t *r, const fp_t *a, const fp_t *b)
 {
-    uint64_t t[FP_LIMBS];
-    uint64_t hi = limbs_add(t, a->v, b->v);
-    reduce_once(r->v, t, hi);
+    uint64_t t[FP_LIMBS], d[FP_LIMBS];
+    unsigned c = 0, bw = 0;
+    UNROLL for (int i = 0; i < FP_LIMBS; i++)
+        ADDC(c, a->v[i], b->v[i], &t[i]);
+    UNROLL for (int i = 0; i < FP_LIMBS; i++)
+        SUBB(bw, t[i], params.p[i], &d[i]);
+    /* a + b >= p iff the addition carried or the subtraction did not borrow */
+    uint64_t use_d = (uint64_t)0 - (uint64_t)(c | (bw ^ 1));
+    UNROLL for (int i = 0; i < FP_LIMBS; i++)
+        r->v[i] = (d[i] & use_d) | (t[i] & ~use_d);
 }
 
 void fp_dbl(fp_t *r, const fp_t *a) { fp_add(r, a, a); }
 
+/* r = a - b mod p: subtract, then add p back under a mask if it borrowed. */
 void fp_sub(fp_t *r, const fp_t *a, const fp_t *b)
 {
-    uint64_t t[FP_LIMBS], tp[FP_LIMBS];
-    uint64_t borrow = limbs_sub(t, a->v, b->v);
-    limbs_add(tp, t, params.p);
-    uint64_t mask = (uint64_t)0 - borrow;
-    for (int i = 0; i < FP_LIMBS; i++)
-        r->v[i] = (tp[i] & mask) | (t[i] & ~mask);
+    uint64_t t[FP_LIMBS];
+    unsigned bw = 0, c = 0;
+    UNROLL for (int i = 0; i < FP_LIMBS; i++)
+        SUBB(bw, a->v[i], b->v[i], &t[i]);
+    uint64_t mask = (uint64_t)0 - (uint64_t)bw;
+    UNROLL for (int i = 0; i < FP_LIMBS; i++)
+        ADDC(c, t[i], params.p[i] & mask, &r->v[i]);
 }
 
 void fp_neg(fp_t *r, const fp_t *a)
@@ -250,7 +277,7 @@ static void fp_inv_fermat(fp_t *r, const fp_t *a)
 
 static void limbs_rshift1(uint64_t *a, size_t n, uint64_t top)
 {
-    for (size_t i = 0; i + 1 < n; i++)
+    UNROLL for (size_t i = 0; i + 1 < n; i++)
         a[i] = (a[i] >> 1) | (a[i + 1] << 63);
     a[n - 1] = (a[n - 1] >> 1) | (top << 63);
 }
