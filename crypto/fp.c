@@ -390,7 +390,8 @@ int fp_select_impl(const char *name)
     __builtin_cpu_init();
 #if defined(MCSEC_HAVE_FP_IFMA)
     if ((want_any || strcmp(name, "ifma") == 0) && __builtin_cpu_supports("avx512ifma") &&
-        __builtin_cpu_supports("avx512vl")) {
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("bmi2")) {
         mont_impl = mcsec_fp_mont_mul_ifma;
         mont_impl_name = "ifma";
         return 1;
