@@ -753,7 +753,7 @@ static int cache_get(mcsec_eccsi_verifier_t *v, const uint8_t hs[HASH_LEN], EC_P
     int found = 0;
     pthread_mutex_lock(&v->lock);
     for (size_t i = 0; i < v->ways; i++) {
-        if (set[i].used && memcmp(set[i].hs, hs, HASH_LEN) == 0) {
+        if (set[i].used && mcsec_ct_equal(set[i].hs, hs, HASH_LEN)) {
             found = EC_POINT_copy(y, set[i].y) ? 1 : -1;
             break;
         }
@@ -773,7 +773,7 @@ static void cache_put(mcsec_eccsi_verifier_t *v, const uint8_t hs[HASH_LEN], con
     pthread_mutex_lock(&v->lock);
     struct cache_entry *slot = NULL;
     for (size_t i = 0; i < v->ways && slot == NULL; i++)
-        if (set[i].used && memcmp(set[i].hs, hs, HASH_LEN) == 0)
+        if (set[i].used && mcsec_ct_equal(set[i].hs, hs, HASH_LEN))
             slot = &set[i]; /* another thread got here first */
     if (slot == NULL) {
         slot = &set[v->next[s]];
@@ -906,17 +906,17 @@ mcsec_status_t mcsec_eccsi_selftest(void) {
     mcsec_eccsi_signer_t *signer = NULL;
     mcsec_eccsi_verifier_t *verifier = NULL;
     int ok = mcsec_eccsi_kms_public(kat_ksak, kpak) == MCSEC_OK &&
-             memcmp(kpak, kat_kpak, POINT_LEN) == 0 &&
+             mcsec_ct_equal(kpak, kat_kpak, POINT_LEN) &&
              mcsec_eccsi_issue_with_v(kat_ksak, kat_kpak, kat_id, sizeof kat_id, kat_v, ssk, pvt) ==
                  MCSEC_OK &&
-             memcmp(ssk, kat_ssk, SCALAR_LEN) == 0 && memcmp(pvt, kat_pvt, POINT_LEN) == 0 &&
+             mcsec_ct_equal(ssk, kat_ssk, SCALAR_LEN) && mcsec_ct_equal(pvt, kat_pvt, POINT_LEN) &&
              mcsec_eccsi_hash_hs(kat_kpak, kat_id, sizeof kat_id, kat_pvt, hs) == MCSEC_OK &&
-             memcmp(hs, kat_hs, HASH_LEN) == 0 &&
+             mcsec_ct_equal(hs, kat_hs, HASH_LEN) &&
              mcsec_eccsi_signer_new(&signer, kat_kpak, kat_id, sizeof kat_id, kat_ssk, kat_pvt) ==
                  MCSEC_OK &&
              mcsec_eccsi_sign_with_j(signer, kat_msg, sizeof kat_msg, kat_j, sig, he) == MCSEC_OK &&
-             memcmp(he, kat_he, HASH_LEN) == 0 && memcmp(sig, kat_rs, sizeof kat_rs) == 0 &&
-             memcmp(sig + sizeof kat_rs, kat_pvt, POINT_LEN) == 0 &&
+             mcsec_ct_equal(he, kat_he, HASH_LEN) && mcsec_ct_equal(sig, kat_rs, sizeof kat_rs) &&
+             mcsec_ct_equal(sig + sizeof kat_rs, kat_pvt, POINT_LEN) &&
              mcsec_eccsi_verifier_new(&verifier, kat_kpak, 0) == MCSEC_OK &&
              mcsec_eccsi_verify(verifier, kat_id, sizeof kat_id, kat_msg, sizeof kat_msg, sig,
                                 SIG_LEN) == MCSEC_OK;

@@ -589,6 +589,9 @@ int sc_is_valid(const uint8_t s[MCSEC_SAKKE_SCALAR_LEN])
     uint64_t acc = 0;
     for (int i = 0; i < FP_LIMBS; i++)
         acc |= t[i];
+    uint64_t nonzero = (acc | ((uint64_t)0 - acc)) >> 63;
     uint64_t below_q = limbs_sub(d, t, params.q); /* borrow: t < q */
-    return acc != 0 && below_q;
+    mcsec_memzero(t, sizeof t);
+    mcsec_memzero(d, sizeof d);
+    return (int)(nonzero & below_q); /* no short circuit: s may be secret */
 }

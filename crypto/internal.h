@@ -138,7 +138,7 @@ void fp_to_bytes(uint8_t out[MCSEC_SAKKE_FIELD_LEN], const fp_t *a);
 void fp_cneg(fp_t *r, const fp_t *a, uint64_t mask);
 
 /* Scalars mod q, big-endian 128 octets (sc.c). */
-int sc_is_valid(const uint8_t s[MCSEC_SAKKE_SCALAR_LEN]); /* 1 if 0 < s < q */
+int sc_is_valid(const uint8_t s[MCSEC_SAKKE_SCALAR_LEN]); /* 1 if 0 < s < q; constant time */
 void sc_mul(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN],
             const uint8_t b[MCSEC_SAKKE_SCALAR_LEN]);
 void sc_add(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN],

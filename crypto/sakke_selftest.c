@@ -88,19 +88,19 @@ mcsec_status_t mcsec_sakke_selftest(void)
     const size_t id_len = sizeof kat_id;
     if (fp_params() == NULL)
         return MCSEC_ERR_NOMEM;
-    if (mcsec_sakke_kms_public(kat_z, buf) != MCSEC_OK || memcmp(buf, kat_Z, sizeof kat_Z) != 0)
+    if (mcsec_sakke_kms_public(kat_z, buf) != MCSEC_OK || !mcsec_ct_equal(buf, kat_Z, sizeof kat_Z))
         goto out;
     if (mcsec_sakke_issue_rsk(kat_z, kat_id, id_len, buf) != MCSEC_OK ||
-        memcmp(buf, kat_rsk, sizeof kat_rsk) != 0)
+        !mcsec_ct_equal(buf, kat_rsk, sizeof kat_rsk))
         goto out;
     if (mcsec_sakke_sender_new(&sender, kat_Z) != MCSEC_OK ||
         mcsec_sakke_encapsulate(sender, kat_id, id_len, kat_ssv, sizeof kat_ssv, buf) != MCSEC_OK ||
-        memcmp(buf, kat_encap, sizeof kat_encap) != 0)
+        !mcsec_ct_equal(buf, kat_encap, sizeof kat_encap))
         goto out;
     /* Key creation validates the RSK (6.1.2); decapsulation runs the 6.2.2 check. */
     if (mcsec_sakke_key_new(&key, kat_Z, kat_id, id_len, kat_rsk) != MCSEC_OK ||
         mcsec_sakke_decapsulate(key, kat_encap, sizeof kat_encap, ssv) != MCSEC_OK ||
-        memcmp(ssv, kat_ssv, sizeof ssv) != 0)
+        !mcsec_ct_equal(ssv, kat_ssv, sizeof ssv))
         goto out;
     /* A flipped bit of H must be caught by the re-encapsulation check. */
     memcpy(buf, kat_encap, sizeof buf);
