@@ -455,91 +455,25 @@ static void q_to_be(uint8_t out[SCALAR_LEN], const uint64_t a[Q_LIMBS])
             out[SCALAR_LEN - 8 * i - 1 - k] = (uint8_t)(a[i] >> (8 * k));
 }
 
-static uint64_t q_add(uint64_t r[Q_LIMBS], const uint64_t a[Q_LIMBS], const uint64_t b[Q_LIMBS])
-{
-    unsigned __int128 c = 0;
-    for (int i = 0; i < Q_LIMBS; i++) {
-        c += (unsigned __int128)a[i] + b[i];
-        r[i] = (uint64_t)c;
-        c >>= 64;
-    }
-    return (uint64_t)c;
-}
-
-static uint64_t q_sub(uint64_t r[Q_LIMBS], const uint64_t a[Q_LIMBS], const uint64_t b[Q_LIMBS])
-{
-    uint64_t borrow = 0;
-    for (int i = 0; i < Q_LIMBS; i++) {
-        unsigned __int128 d = (unsigned __int128)a[i] - b[i] - borrow;
-        r[i] = (uint64_t)d;
-        borrow = (uint64_t)(d >> 64) & 1;
-    }
-    return borrow;
-}
-
-static void q_half(uint64_t x[Q_LIMBS], const uint64_t m[Q_LIMBS])
-{
-    uint64_t top = (x[0] & 1) ? q_add(x, x, m) : 0;
-    for (int i = 0; i < Q_LIMBS - 1; i++)
-        x[i] = (x[i] >> 1) | (x[i + 1] << 63);
-    x[Q_LIMBS - 1] = (x[Q_LIMBS - 1] >> 1) | (top << 63);
-}
-
-static int q_is_one(const uint64_t a[Q_LIMBS])
-{
-    return ((a[0] ^ 1) | a[1] | a[2] | a[3]) == 0;
-}
-
-/* r = a^-1 mod q for 0 < a < q by the binary extended Euclidean algorithm. Variable time:
- * callers pass only values blinded by a fresh random factor. BN_mod_inverse does the same
- * with far more overhead at this size. */
+/* r = a^-1 mod q for a blinded 0 < a < q, with the library's binary inversion at 4 limbs:
+ * BN_mod_inverse does the same with far more overhead at this size. */
 static int inv_mod_q_blinded(BIGNUM *r, const BIGNUM *a)
 {
     uint8_t buf[SCALAR_LEN];
-    uint64_t u[Q_LIMBS], v[Q_LIMBS], m[Q_LIMBS], x1[Q_LIMBS] = {1}, x2[Q_LIMBS] = {0};
-    uint64_t t[Q_LIMBS];
+    uint64_t u[Q_LIMBS], m[Q_LIMBS];
     int ok = 0;
-    if (BN_bn2binpad(a, buf, SCALAR_LEN) != SCALAR_LEN)
+    if (BN_is_zero(a) || BN_bn2binpad(a, buf, SCALAR_LEN) != SCALAR_LEN)
         goto out;
     q_from_be(u, buf);
     if (BN_bn2binpad(ecc.q, buf, SCALAR_LEN) != SCALAR_LEN)
         goto out;
     q_from_be(m, buf);
-    memcpy(v, m, sizeof v);
-    if ((u[0] | u[1] | u[2] | u[3]) == 0)
-        goto out;
-    while (!q_is_one(u) && !q_is_one(v)) {
-        while ((u[0] & 1) == 0) {
-            for (int i = 0; i < Q_LIMBS - 1; i++)
-                u[i] = (u[i] >> 1) | (u[i + 1] << 63);
-            u[Q_LIMBS - 1] >>= 1;
-            q_half(x1, m);
-        }
-        while ((v[0] & 1) == 0) {
-            for (int i = 0; i < Q_LIMBS - 1; i++)
-                v[i] = (v[i] >> 1) | (v[i + 1] << 63);
-            v[Q_LIMBS - 1] >>= 1;
-            q_half(x2, m);
-        }
-        if (q_sub(t, u, v) == 0) {
-            memcpy(u, t, sizeof u);
-            if (q_sub(x1, x1, x2))
-                q_add(x1, x1, m);
-        } else {
-            q_sub(v, v, u);
-            if (q_sub(x2, x2, x1))
-                q_add(x2, x2, m);
-        }
-    }
-    q_to_be(buf, q_is_one(u) ? x1 : x2);
+    limbs_inv_blinded_vartime(u, u, m, Q_LIMBS);
+    q_to_be(buf, u);
     ok = BN_bin2bn(buf, SCALAR_LEN, r) != NULL;
 out:
     mcsec_memzero(buf, sizeof buf);
     mcsec_memzero(u, sizeof u);
-    mcsec_memzero(v, sizeof v);
-    mcsec_memzero(x1, sizeof x1);
-    mcsec_memzero(x2, sizeof x2);
-    mcsec_memzero(t, sizeof t);
     return ok;
 }
 

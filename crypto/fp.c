@@ -275,63 +275,62 @@ static void fp_inv_fermat(fp_t *r, const fp_t *a)
     mcsec_memzero(&acc, sizeof acc);
 }
 
-static void limbs_rshift1(uint64_t *a, size_t n, uint64_t top)
+/* The binary extended Euclidean algorithm over n <= 16 limbs: r = x^-1 mod m for 0 < x < m,
+ * m an odd prime. Variable time: callers pass only values blinded by a fresh random factor.
+ * Written for any width so that the 16-limb field and ECCSI's 4-limb scalars share it;
+ * always_inline lets the compiler specialise the field's fixed-width copy. */
+static inline __attribute__((always_inline)) void
+inv_binary_n(uint64_t *r, const uint64_t *x, const uint64_t *m, size_t n)
 {
-    UNROLL for (size_t i = 0; i + 1 < n; i++)
-        a[i] = (a[i] >> 1) | (a[i + 1] << 63);
-    a[n - 1] = (a[n - 1] >> 1) | (top << 63);
-}
-
-static int limbs_is_one(const uint64_t a[FP_LIMBS])
-{
-    uint64_t acc = a[0] ^ 1;
-    for (int i = 1; i < FP_LIMBS; i++)
-        acc |= a[i];
-    return acc == 0;
-}
-
-/* x = x / 2 mod m, for x < m. Variable time: only ever applied to blinded values. */
-static void half_mod(uint64_t x[FP_LIMBS], const uint64_t m[FP_LIMBS])
-{
-    uint64_t top = 0;
-    if (x[0] & 1)
-        top = limbs_add(x, x, m);
-    limbs_rshift1(x, FP_LIMBS, top);
-}
-
-/* Binary extended Euclid: r = x^-1 mod m for 0 < x < m, m an odd prime. Variable time:
- * callers blind x first. */
-static void inv_binary_vartime(uint64_t r[FP_LIMBS], const uint64_t x[FP_LIMBS],
-                               const uint64_t m[FP_LIMBS])
-{
-    uint64_t u[FP_LIMBS], v[FP_LIMBS], x1[FP_LIMBS] = {1}, x2[FP_LIMBS] = {0}, t[FP_LIMBS];
-    memcpy(u, x, sizeof u);
-    memcpy(v, m, sizeof v);
-    while (!limbs_is_one(u) && !limbs_is_one(v)) {
+    uint64_t u[FP_LIMBS], v[FP_LIMBS], x1[FP_LIMBS] = {1}, x2[FP_LIMBS] = {0};
+    memcpy(u, x, n * sizeof *u);
+    memcpy(v, m, n * sizeof *v);
+#define N_IS_ONE(a) ({ uint64_t acc_ = (a)[0] ^ 1; for (size_t i_ = 1; i_ < n; i_++) acc_ |= (a)[i_]; acc_ == 0; })
+#define N_SHR1(a, top) do { for (size_t i_ = 0; i_ + 1 < n; i_++) (a)[i_] = ((a)[i_] >> 1) | ((a)[i_ + 1] << 63); (a)[n - 1] = ((a)[n - 1] >> 1) | ((uint64_t)(top) << 63); } while (0)
+#define N_ADD(res, a, b) ({ unsigned c_ = 0; for (size_t i_ = 0; i_ < n; i_++) ADDC(c_, (a)[i_], (b)[i_], &(res)[i_]); c_; })
+#define N_SUB(res, a, b) ({ unsigned b_ = 0; for (size_t i_ = 0; i_ < n; i_++) SUBB(b_, (a)[i_], (b)[i_], &(res)[i_]); b_; })
+    while (!N_IS_ONE(u) && !N_IS_ONE(v)) {
         while ((u[0] & 1) == 0) {
-            limbs_rshift1(u, FP_LIMBS, 0);
-            half_mod(x1, m);
+            N_SHR1(u, 0);
+            unsigned top = (x1[0] & 1) ? N_ADD(x1, x1, m) : 0; /* x1 / 2 mod m */
+            N_SHR1(x1, top);
         }
         while ((v[0] & 1) == 0) {
-            limbs_rshift1(v, FP_LIMBS, 0);
-            half_mod(x2, m);
+            N_SHR1(v, 0);
+            unsigned top = (x2[0] & 1) ? N_ADD(x2, x2, m) : 0;
+            N_SHR1(x2, top);
         }
-        if (limbs_sub(t, u, v) == 0) { /* u >= v */
-            memcpy(u, t, sizeof u);
-            if (limbs_sub(x1, x1, x2))
-                limbs_add(x1, x1, m);
+        uint64_t t[FP_LIMBS];
+        if (N_SUB(t, u, v) == 0) { /* u >= v */
+            memcpy(u, t, n * sizeof *u);
+            if (N_SUB(x1, x1, x2))
+                N_ADD(x1, x1, m);
         } else {
-            limbs_sub(v, v, u);
-            if (limbs_sub(x2, x2, x1))
-                limbs_add(x2, x2, m);
+            N_SUB(v, v, u);
+            if (N_SUB(x2, x2, x1))
+                N_ADD(x2, x2, m);
         }
     }
-    memcpy(r, limbs_is_one(u) ? x1 : x2, sizeof x1);
+    memcpy(r, N_IS_ONE(u) ? x1 : x2, n * sizeof *r);
+#undef N_IS_ONE
+#undef N_SHR1
+#undef N_ADD
+#undef N_SUB
     mcsec_memzero(u, sizeof u);
     mcsec_memzero(v, sizeof v);
     mcsec_memzero(x1, sizeof x1);
     mcsec_memzero(x2, sizeof x2);
-    mcsec_memzero(t, sizeof t);
+}
+
+static void inv_binary_vartime(uint64_t r[FP_LIMBS], const uint64_t x[FP_LIMBS],
+                               const uint64_t m[FP_LIMBS])
+{
+    inv_binary_n(r, x, m, FP_LIMBS);
+}
+
+void limbs_inv_blinded_vartime(uint64_t *r, const uint64_t *x, const uint64_t *m, size_t n)
+{
+    inv_binary_n(r, x, m, n);
 }
 
 /* r = a^-1. The input is blinded by a fresh random rho (a*rho is uniform and independent of

@@ -137,7 +137,11 @@ void fp_to_bytes(uint8_t out[MCSEC_SAKKE_FIELD_LEN], const fp_t *a);
 /* Constant-time multiply-by-(-1): r = mask ? -a : a. */
 void fp_cneg(fp_t *r, const fp_t *a, uint64_t mask);
 
-/* Scalars mod q, big-endian 128 octets (sc.c). */
+/* r = x^-1 mod m (m an odd prime of n <= 16 little-endian limbs, 0 < x < m) by the binary
+ * extended Euclidean algorithm. VARIABLE TIME: pass only values blinded by a random factor. */
+void limbs_inv_blinded_vartime(uint64_t *r, const uint64_t *x, const uint64_t *m, size_t n);
+
+/* Scalars mod q, big-endian 128 octets (fp.c). */
 int sc_is_valid(const uint8_t s[MCSEC_SAKKE_SCALAR_LEN]); /* 1 if 0 < s < q; constant time */
 void sc_mul(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN],
             const uint8_t b[MCSEC_SAKKE_SCALAR_LEN]);

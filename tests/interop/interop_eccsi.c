@@ -13,19 +13,7 @@
 #include "mcsec/eccsi.h"
 #include "mcsec/secmem.h"
 #include "test.h"
-#include "wolf_peer.h"
-
-#define CHECK_WOLF(expr)                                                                           \
-    do {                                                                                           \
-        int wret_ = (expr);                                                                        \
-        if (wret_ == 0) {                                                                          \
-            test_passed++;                                                                         \
-        } else {                                                                                   \
-            test_failed++;                                                                         \
-            fprintf(stderr, "%s:%d: %s returned %d (%s)\n", __FILE__, __LINE__, #expr, wret_,      \
-                    wolf_peer_strerror(wret_));                                                    \
-        }                                                                                          \
-    } while (0)
+#include "interop.h"
 
 /* wolfSSL's view of a signature: 1 valid, 0 rejected (either as invalid or with an error). */
 static int wolf_accepts(wolf_eccsi_t *w, const uint8_t *id, size_t id_len, const uint8_t *msg,

@@ -15,19 +15,7 @@
 #include "mcsec/sakke.h"
 #include "mcsec/secmem.h"
 #include "test.h"
-#include "wolf_peer.h"
-
-#define CHECK_WOLF(expr)                                                                           \
-    do {                                                                                           \
-        int wret_ = (expr);                                                                        \
-        if (wret_ == 0) {                                                                          \
-            test_passed++;                                                                         \
-        } else {                                                                                   \
-            test_failed++;                                                                         \
-            fprintf(stderr, "%s:%d: %s returned %d (%s)\n", __FILE__, __LINE__, #expr, wret_,      \
-                    wolf_peer_strerror(wret_));                                                    \
-        }                                                                                          \
-    } while (0)
+#include "interop.h"
 
 typedef struct {
     const uint8_t *id;

@@ -5,19 +5,7 @@
 #include <string.h>
 
 #include "test.h"
-#include "wolf_peer.h"
-
-#define CHECK_WOLF(expr)                                                                           \
-    do {                                                                                           \
-        int wret_ = (expr);                                                                        \
-        if (wret_ == 0) {                                                                          \
-            test_passed++;                                                                         \
-        } else {                                                                                   \
-            test_failed++;                                                                         \
-            fprintf(stderr, "%s:%d: %s returned %d (%s)\n", __FILE__, __LINE__, #expr, wret_,      \
-                    wolf_peer_strerror(wret_));                                                    \
-        }                                                                                          \
-    } while (0)
+#include "interop.h"
 
 static void test_eccsi(void) {
     char *v = test_read_file("rfc6507.txt");
