@@ -50,6 +50,13 @@ static void test_vectors(void)
                  MCSEC_OK);
     CHECK_MEM(r, r_exp, 128);
     CHECK_MEM(gr, gr_exp, 128);
+    /* mask = HashToIntegerRange(g^r, 2^n) */
+    uint8_t mask_exp[16], mask[17];
+    static const uint8_t two_n[17] = {1};
+    CHECK(test_vector(vec, "mask", mask_exp, sizeof mask_exp) == 16);
+    CHECK_STATUS(mcsec_hash_to_range(gr_exp, 128, two_n, sizeof two_n, mask), MCSEC_OK);
+    CHECK(mask[0] == 0);
+    CHECK_MEM(mask + 1, mask_exp, 16);
     CHECK_MEM(out, R_exp, 257);
     CHECK_MEM(out + 257, H_exp, 16);
     /* w = <R, K> on the receiver side equals g^r */
