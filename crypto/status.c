@@ -26,6 +26,16 @@ const char *mcsec_strerror(mcsec_status_t status)
     case MCSEC_ERR_DECAPSULATE: return "SAKKE decapsulation check failed (tampered or not for us)";
     case MCSEC_ERR_SIGN_RETRY: return "signing nonce rejected; retry";
     case MCSEC_ERR_UNSUPPORTED: return "unsupported parameter";
+    case MCSEC_ERR_TRUNCATED: return "input is truncated (a field or length runs past the end)";
+    case MCSEC_ERR_TRAILING_DATA: return "unexpected bytes after the end of the message";
+    case MCSEC_ERR_STRUCTURE: return "payloads missing, duplicated, out of order or unknown";
+    case MCSEC_ERR_WRONG_RECIPIENT: return "message is addressed to another identity";
+    case MCSEC_ERR_POLICY: return "security policy refused (NULL or weak protection)";
+    case MCSEC_ERR_PURPOSE: return "key identifier purpose tag does not match the message kind";
+    case MCSEC_ERR_KEY_PERIOD: return "no keys for the key period of the message time";
+    case MCSEC_ERR_PASSPHRASE: return "wrong passphrase or corrupted secret";
+    case MCSEC_ERR_XML: return "malformed XML or not the expected KMS document";
+    case MCSEC_ERR_STALE: return "message timestamp outside the freshness window";
     }
     return "unknown status";
 }

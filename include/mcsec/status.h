@@ -31,6 +31,16 @@ typedef enum {
     MCSEC_ERR_DECAPSULATE = 19,    /* SAKKE re-encapsulation check failed (tampered R or H) */
     MCSEC_ERR_SIGN_RETRY = 20,     /* internal: signing nonce rejected, try again */
     MCSEC_ERR_UNSUPPORTED = 21,    /* a parameter value mcsec does not implement */
+    MCSEC_ERR_TRUNCATED = 22,      /* input ends inside a field, or a length runs past the end */
+    MCSEC_ERR_TRAILING_DATA = 23,  /* bytes left after a complete structure */
+    MCSEC_ERR_STRUCTURE = 24,      /* payloads missing, duplicated, misordered, unknown or looping */
+    MCSEC_ERR_WRONG_RECIPIENT = 25, /* the message is addressed to another identity */
+    MCSEC_ERR_POLICY = 26,         /* security policy refused (NULL cipher/auth, short tag, ...) */
+    MCSEC_ERR_PURPOSE = 27,        /* key id purpose tag does not match the message kind */
+    MCSEC_ERR_KEY_PERIOD = 28,     /* no keys for the key period of the message time */
+    MCSEC_ERR_PASSPHRASE = 29,     /* wrong passphrase, or stored secret failed authentication */
+    MCSEC_ERR_XML = 30,            /* malformed XML or not the expected document */
+    MCSEC_ERR_STALE = 31,          /* timestamp outside the freshness window */
 } mcsec_status_t;
 
 /* One line, in English, saying what went wrong. Never NULL. */
