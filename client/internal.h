@@ -1,0 +1,73 @@
+/* Internal interfaces of libmcsec_client. Not installed; tests may include it. */
+#ifndef MCSEC_CLIENT_INTERNAL_H
+#define MCSEC_CLIENT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcsec/keystore.h"
+#include "mcsec/status.h"
+
+/* --- Keystore on-disk format (docs/protocol.md, "Handset keystore") ------------------- */
+
+#define MCSEC_KS_META_NAME "store.meta"
+#define MCSEC_KS_KMS_NAME "kms.params"
+#define MCSEC_KS_KEYS_DIR "keys"
+#define MCSEC_KS_GMK_DIR "gmk"
+
+/* store.meta: fixed 124 octets. */
+#define MCSEC_KS_META_MAGIC "MCKS"
+#define MCSEC_KS_FORMAT_VERSION 1
+#define MCSEC_KS_KDF_SCRYPT 1
+#define MCSEC_KS_SALT_LEN 16
+#define MCSEC_KS_KEY_LEN 32 /* AES-256 */
+#define MCSEC_KS_NONCE_LEN 12
+#define MCSEC_KS_TAG_LEN 16
+#define MCSEC_KS_META_LEN 124
+#define MCSEC_KS_META_SALT_OFF 16
+#define MCSEC_KS_META_NONCE_OFF 32
+#define MCSEC_KS_META_SEALED_OFF 44
+#define MCSEC_KS_META_TAG_OFF 76
+#define MCSEC_KS_META_SUM_OFF 92
+
+/* Record files: "MCKR" | kind(1) | nonce(12) | ciphertext | tag(16). */
+#define MCSEC_KS_RECORD_MAGIC "MCKR"
+#define MCSEC_KS_RECORD_HEADER 17
+#define MCSEC_KS_RECORD_MIN (MCSEC_KS_RECORD_HEADER + MCSEC_KS_TAG_LEN)
+#define MCSEC_KS_PLAINTEXT_MAX 2048 /* largest record plaintext (URI_MAX + fixed fields) */
+#define MCSEC_KS_RECORD_MAX (MCSEC_KS_RECORD_MIN + MCSEC_KS_PLAINTEXT_MAX) /* larger: refused */
+
+enum {
+    MCSEC_KS_KIND_KMS = 1,
+    MCSEC_KS_KIND_KEYSET = 2,
+    MCSEC_KS_KIND_GMK = 3,
+};
+
+struct mcsec_keystore {
+    char *dir;
+    uint8_t *key; /* the store key, MCSEC_KS_KEY_LEN octets of locked memory */
+};
+
+/* Records the one-line reason returned by mcsec_keystore_last_error(). */
+void mcsec_ks_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mcsec_ks_clear_error(void);
+
+/* Seals pt under the store key and writes it atomically to <dir>/<name> (name may contain
+ * one subdirectory, created 0700 if missing). The AAD is the record header and name. */
+mcsec_status_t mcsec_ks_write_record(mcsec_keystore_t *ks, const char *name, uint8_t kind,
+                                     const uint8_t *pt, size_t pt_len);
+
+/* Reads and opens <dir>/<name>. MCSEC_ERR_UNKNOWN_KEY if the file does not exist (no error
+ * text recorded: the caller words it), MCSEC_ERR_TRUNCATED below MCSEC_KS_RECORD_MIN,
+ * MCSEC_ERR_BAD_LENGTH above MCSEC_KS_RECORD_MAX, MCSEC_ERR_VERIFY for a bad magic, kind or
+ * tag. pt has room for MCSEC_KS_PLAINTEXT_MAX octets. */
+mcsec_status_t mcsec_ks_read_record(mcsec_keystore_t *ks, const char *name, uint8_t kind,
+                                    uint8_t *pt, size_t *pt_len);
+
+/* Names in <dir>/<subdir> accepted by parse (which returns 1 and sets *value), sorted
+ * ascending. *values is malloc'ed (NULL when *count is 0). A missing subdir is empty. */
+mcsec_status_t mcsec_ks_list(mcsec_keystore_t *ks, const char *subdir,
+                             int (*parse)(const char *name, uint64_t *value), uint64_t **values,
+                             size_t *count);
+
+#endif
