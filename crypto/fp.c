@@ -381,24 +381,47 @@ void fp_to_bytes(uint8_t out[MCSEC_SAKKE_FIELD_LEN], const fp_t *a)
     mcsec_memzero(t, sizeof t);
 }
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+/* CPU features by cpuid (leaf 7) and, for AVX-512, the OS's saved-state mask (xgetbv): works
+ * the same with gcc and clang, which disagree on __builtin_cpu_supports names. */
+static int cpu_has_adx(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 0;
+    return (b >> 8 & 1) && (b >> 19 & 1); /* BMI2, ADX */
+}
+
+static int cpu_has_ifma(void)
+{
+    unsigned a, b, c, d;
+    if (!cpu_has_adx() || !__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 0;
+    int ok = (b >> 16 & 1) && (b >> 21 & 1) && (b >> 30 & 1) && (b >> 31 & 1); /* F IFMA BW VL */
+    if (!ok || !__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1))             /* OSXSAVE */
+        return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 0xE6) == 0xE6; /* SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM state enabled */
+}
+#endif
+
 /* Picks the fastest multiplication back end this CPU runs, or the one named (if it runs).
  * Returns 0 if the named one is unavailable. */
 int fp_select_impl(const char *name)
 {
     int want_any = name == NULL || *name == 0;
-    __builtin_cpu_init();
 #if defined(MCSEC_HAVE_FP_IFMA)
-    if ((want_any || strcmp(name, "ifma") == 0) && __builtin_cpu_supports("avx512ifma") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("bmi2")) {
+    if ((want_any || strcmp(name, "ifma") == 0) && cpu_has_ifma()) {
         mont_impl = mcsec_fp_mont_mul_ifma;
         mont_impl_name = "ifma";
         return 1;
     }
 #endif
 #if defined(MCSEC_HAVE_FP_ADX)
-    if ((want_any || strcmp(name, "adx") == 0) && __builtin_cpu_supports("bmi2") &&
-        __builtin_cpu_supports("adx")) {
+    if ((want_any || strcmp(name, "adx") == 0) && cpu_has_adx()) {
         mont_impl = mcsec_fp_mont_mul_adx;
         mont_impl_name = "adx";
         return 1;
