@@ -377,21 +377,10 @@ out:
 
 void ec_table_free(ec_table_t *t) { free(t); }
 
-/* Scalars as 16 little-endian limbs. */
-static void sc_limbs(uint64_t r[FP_LIMBS], const uint8_t k[MCSEC_SAKKE_SCALAR_LEN])
-{
-    for (int i = 0; i < FP_LIMBS; i++) {
-        uint64_t w = 0;
-        for (int b = 0; b < 8; b++)
-            w = w << 8 | k[MCSEC_SAKKE_SCALAR_LEN - 8 * (i + 1) + b];
-        r[i] = w;
-    }
-}
-
 void sc_recode(int8_t digits[EC_WINDOWS], const uint8_t k_odd[MCSEC_SAKKE_SCALAR_LEN])
 {
     uint64_t k[FP_LIMBS];
-    sc_limbs(k, k_odd);
+    mcsec_limbs_from_be(k, k_odd, FP_LIMBS);
     for (int i = 0; i < EC_WINDOWS - 1; i++) {
         digits[i] = (int8_t)((int)(k[0] & ((2u << EC_WIN) - 1)) - (1 << EC_WIN));
         /* k = (k - d) / 2^w = (k >> w) | 1 */

@@ -438,23 +438,6 @@ void mcsec_eccsi_signer_free(mcsec_eccsi_signer_t *signer) {
 
 #define Q_LIMBS 4
 
-static void q_from_be(uint64_t r[Q_LIMBS], const uint8_t in[SCALAR_LEN])
-{
-    for (int i = 0; i < Q_LIMBS; i++) {
-        uint64_t w = 0;
-        for (int k = 0; k < 8; k++)
-            w = w << 8 | in[SCALAR_LEN - 8 * (i + 1) + k];
-        r[i] = w;
-    }
-}
-
-static void q_to_be(uint8_t out[SCALAR_LEN], const uint64_t a[Q_LIMBS])
-{
-    for (int i = 0; i < Q_LIMBS; i++)
-        for (int k = 0; k < 8; k++)
-            out[SCALAR_LEN - 8 * i - 1 - k] = (uint8_t)(a[i] >> (8 * k));
-}
-
 /* r = a^-1 mod q for a blinded 0 < a < q, with the library's binary inversion at 4 limbs:
  * BN_mod_inverse does the same with far more overhead at this size. */
 static int inv_mod_q_blinded(BIGNUM *r, const BIGNUM *a)
@@ -464,12 +447,12 @@ static int inv_mod_q_blinded(BIGNUM *r, const BIGNUM *a)
     int ok = 0;
     if (BN_is_zero(a) || BN_bn2binpad(a, buf, SCALAR_LEN) != SCALAR_LEN)
         goto out;
-    q_from_be(u, buf);
+    mcsec_limbs_from_be(u, buf, Q_LIMBS);
     if (BN_bn2binpad(ecc.q, buf, SCALAR_LEN) != SCALAR_LEN)
         goto out;
-    q_from_be(m, buf);
+    mcsec_limbs_from_be(m, buf, Q_LIMBS);
     limbs_inv_blinded_vartime(u, u, m, Q_LIMBS);
-    q_to_be(buf, u);
+    mcsec_limbs_to_be(buf, u, Q_LIMBS);
     ok = BN_bin2bn(buf, SCALAR_LEN, r) != NULL;
 out:
     mcsec_memzero(buf, sizeof buf);

@@ -61,21 +61,31 @@ static const char G_HEX[] =
     "EE0FAED1828EAB90B99DFB0138C7843355DF0460B4A9FD74B4F1A32BCAFA1FFA"
     "D682C033A7942BCCE3720F20B9B7B0403C8CAE87B7A0042ACDE0FAB36461EA46";
 
-static void limbs_from_be(uint64_t r[FP_LIMBS], const uint8_t in[128])
+void mcsec_limbs_from_be(uint64_t *r, const uint8_t *in, size_t n)
 {
-    for (int i = 0; i < FP_LIMBS; i++) {
+    for (size_t i = 0; i < n; i++) {
         uint64_t w = 0;
         for (int k = 0; k < 8; k++)
-            w = w << 8 | in[128 - 8 * (i + 1) + k];
+            w = w << 8 | in[8 * (n - i - 1) + (size_t)k];
         r[i] = w;
     }
 }
 
+static void limbs_from_be(uint64_t r[FP_LIMBS], const uint8_t in[128])
+{
+    mcsec_limbs_from_be(r, in, FP_LIMBS);
+}
+
+void mcsec_limbs_to_be(uint8_t *out, const uint64_t *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 8; k++)
+            out[8 * (n - i) - 1 - (size_t)k] = (uint8_t)(a[i] >> (8 * k));
+}
+
 static void limbs_to_be(uint8_t out[128], const uint64_t a[FP_LIMBS])
 {
-    for (int i = 0; i < FP_LIMBS; i++)
-        for (int k = 0; k < 8; k++)
-            out[128 - 8 * i - 1 - k] = (uint8_t)(a[i] >> (8 * k));
+    mcsec_limbs_to_be(out, a, FP_LIMBS);
 }
 
 static int bn_to_limbs(uint64_t r[FP_LIMBS], const BIGNUM *bn)

@@ -137,6 +137,10 @@ void fp_to_bytes(uint8_t out[MCSEC_SAKKE_FIELD_LEN], const fp_t *a);
 /* Constant-time multiply-by-(-1): r = mask ? -a : a. */
 void fp_cneg(fp_t *r, const fp_t *a, uint64_t mask);
 
+/* Big-endian octets (8 n of them) <-> n little-endian 64-bit limbs. */
+void mcsec_limbs_from_be(uint64_t *r, const uint8_t *in, size_t n);
+void mcsec_limbs_to_be(uint8_t *out, const uint64_t *a, size_t n);
+
 /* r = x^-1 mod m (m an odd prime of n <= 16 little-endian limbs, 0 < x < m) by the binary
  * extended Euclidean algorithm. VARIABLE TIME: pass only values blinded by a random factor. */
 void limbs_inv_blinded_vartime(uint64_t *r, const uint64_t *x, const uint64_t *m, size_t n);
