@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "mcsec/profile.h"
+#include "mcsec/secmem.h"
 
 typedef struct {
     uint8_t digest[32];
@@ -60,7 +61,7 @@ static long lookup(mcsec_replay_t *rc, const uint8_t d[32], uint64_t now, long *
         if (e->expiry != 0 && e->expiry < now) e->expiry = 0;
         if (e->expiry == 0) {
             if (*free_slot < 0) *free_slot = (long)i;
-        } else if (found < 0 && memcmp(e->digest, d, 32) == 0) {
+        } else if (found < 0 && mcsec_ct_equal(e->digest, d, 32)) {
             found = (long)i;
         }
     }
