@@ -84,6 +84,23 @@ static inline void mcsec_prof_put64(uint8_t *p, uint64_t v) {
 }
 
 /* Sets res->check / res->why and returns st. */
+/* The shape both profiles share: a data type, PRF-HMAC-SHA-256, exactly the payload sequence
+ * seq[0..n) after HDR (IDR payloads carrying roles[] in order), T as 64-bit NTP-UTC, and one
+ * GENERIC-ID crypto session (returned in cs). */
+typedef struct {
+    uint8_t data_type;
+    const char *not_this_type; /* the reason when the data type differs */
+    const uint8_t *seq;
+    size_t n;
+    const uint8_t *roles;
+} mcsec_prof_shape_t;
+
+/* Parses msg and checks its shape. On failure *stage is MCSEC_CHECK_PARSE (the codec's status
+ * passes through) or MCSEC_CHECK_STRUCTURE, and *why says what was wrong. */
+mcsec_status_t mcsec_prof_parse_shape(const uint8_t *msg, size_t len, const mcsec_prof_shape_t *shape,
+                                      mcsec_mikey_msg_t *m, mcsec_mikey_cs_t *cs,
+                                      mcsec_profile_check_t *stage, const char **why);
+
 #define MCSEC_PROF_FAIL(res, chk, st, msg) ((res)->check = (chk), (res)->why = (msg), (st))
 
 #endif

@@ -21,10 +21,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
-#include "mcsec/eccsi.h"
-#include "mcsec/kdf.h"
 #include "mcsec/kmsxml.h"
-#include "mcsec/sakke.h"
 #include "mcsec/secmem.h"
 
 #define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
@@ -1172,37 +1169,4 @@ mcsec_status_t mcsec_kmsxml_write_keyprov(const mcsec_kms_response_hdr_t *hdr,
     puts_(&w, "    </KmsKeyProv>\n");
     puts_(&w, tail);
     return finish(&w, len);
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Binding a key set to its KMS and identity                                                 */
-
-mcsec_status_t mcsec_kmsxml_check_keyset(const mcsec_kms_init_t *init,
-                                         const mcsec_kms_keyset_t *set,
-                                         const char *expected_user_uri)
-{
-    REQUIRE_INIT();
-    if (init == NULL || set == NULL)
-        return MCSEC_ERR_BAD_INPUT;
-    if (init->user_id_format != 2 || init->parameter_set != 1)
-        return MCSEC_ERR_UNSUPPORTED;
-    if (strnlen(init->kms_uri, sizeof init->kms_uri) == sizeof init->kms_uri ||
-        strnlen(set->kms_uri, sizeof set->kms_uri) == sizeof set->kms_uri ||
-        strnlen(set->user_uri, sizeof set->user_uri) == sizeof set->user_uri)
-        return MCSEC_ERR_BAD_LENGTH; /* not NUL-terminated */
-    if (strcmp(set->kms_uri, init->kms_uri) != 0)
-        return MCSEC_ERR_UNKNOWN_KEY;
-    if (expected_user_uri != NULL && strcmp(set->user_uri, expected_user_uri) != 0)
-        return MCSEC_ERR_WRONG_RECIPIENT;
-    uint8_t uid[MCSEC_UID_LEN];
-    mcsec_status_t rc = mcsec_uid_format2(set->user_uri, init->kms_uri, init->key_period,
-                                          init->key_offset, set->key_period_no, uid);
-    if (rc != MCSEC_OK)
-        return rc;
-    if (memcmp(uid, set->uid, MCSEC_UID_LEN) != 0)
-        return MCSEC_ERR_WRONG_RECIPIENT;
-    rc = mcsec_sakke_validate_rsk(init->Z, set->uid, MCSEC_UID_LEN, set->rsk);
-    if (rc != MCSEC_OK)
-        return rc;
-    return mcsec_eccsi_validate(init->kpak, set->uid, MCSEC_UID_LEN, set->ssk, set->pvt);
 }

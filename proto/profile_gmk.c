@@ -165,7 +165,7 @@ void mcsec_gmk_result_wipe(mcsec_gmk_result_t *res) {
 }
 
 static int span_is(mcsec_mikey_span_t s, const void *p, size_t n) {
-    return s.len == n && memcmp(s.p, p, n) == 0;
+    return s.len == n && mcsec_ct_equal(s.p, p, n);
 }
 
 static const uint8_t gmk_seq[] = {MCSEC_MIKEY_PT_T,     MCSEC_MIKEY_PT_RAND, MCSEC_MIKEY_PT_IDR,
@@ -189,23 +189,14 @@ mcsec_status_t mcsec_gmk_open(mcsec_profile_receiver_t *rx, const uint8_t *msg, 
     mcsec_mikey_msg_t m;
     uint8_t ssv[MCSEC_SAKKE_SSV_LEN] = {0}, uid[MCSEC_UID_LEN], plain[KP_MAX];
     mcsec_mikey_cs_t cs;
-    size_t cur = 0;
     const int diag = (flags & MCSEC_OPEN_DIAGNOSTIC) != 0;
-    mcsec_status_t st = mcsec_mikey_parse(msg, len, &m);
-    if (st != MCSEC_OK) FAIL(MCSEC_CHECK_PARSE, st, "not a well-formed MIKEY message");
-
-    /* Structure. */
-    if (m.hdr.data_type != MCSEC_MIKEY_DT_SAKKE)
-        FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE, "not a MIKEY-SAKKE I_MESSAGE (data type 26)");
-    if (m.hdr.prf != MCSEC_MIKEY_PRF_HMAC_SHA256)
-        FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE, "PRF is not PRF-HMAC-SHA-256");
-    if (m.count != sizeof gmk_seq)
-        FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE, "payload sequence is not the profile's");
-    for (size_t i = 0, r = 0; i < m.count; i++) {
-        const mcsec_mikey_payload_t *p = &m.payload[i];
-        if (p->type != gmk_seq[i] || (p->type == MCSEC_MIKEY_PT_IDR && p->u.idr.role != gmk_roles[r++]))
-            FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE, "payload sequence is not the profile's");
-    }
+    static const mcsec_prof_shape_t shape = {MCSEC_MIKEY_DT_SAKKE,
+                                             "not a MIKEY-SAKKE I_MESSAGE (data type 26)", gmk_seq,
+                                             sizeof gmk_seq, gmk_roles};
+    mcsec_profile_check_t stage;
+    const char *why;
+    mcsec_status_t st = mcsec_prof_parse_shape(msg, len, &shape, &m, &cs, &stage, &why);
+    if (st != MCSEC_OK) FAIL(stage, st, why);
     const mcsec_mikey_t_t *t = &m.payload[0].u.t;
     const mcsec_mikey_id_t *idr_i = &m.payload[2].u.idr, *idr_r = &m.payload[3].u.idr,
                            *idr_ki = &m.payload[4].u.idr, *idr_kr = &m.payload[5].u.idr;
@@ -213,11 +204,6 @@ mcsec_status_t mcsec_gmk_open(mcsec_profile_receiver_t *rx, const uint8_t *msg, 
     const mcsec_mikey_sakke_t *sk = &m.payload[7].u.sakke;
     const mcsec_mikey_ext_t *ext = &m.payload[8].u.ext;
     const mcsec_mikey_sign_t *sg = &m.payload[9].u.sign;
-    if (t->ts_type != MCSEC_MIKEY_TS_NTP_UTC)
-        FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE, "T is not a 64-bit NTP-UTC time");
-    if (m.hdr.n_cs != 1 || m.hdr.map_type != MCSEC_MIKEY_MAP_GENERIC_ID ||
-        !mcsec_mikey_cs_next(&m.hdr, &cur, &cs))
-        FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE, "CS ID map is not one GENERIC-ID session");
     int kind = cs_kind(cs.cs_id);
     if (kind < 0 || cs.protocol != 0 || cs.policies.len != 1 || cs.policies.p[0] != sp->policy_no ||
         sp->protocol != 0)

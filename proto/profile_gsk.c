@@ -152,35 +152,25 @@ mcsec_status_t mcsec_gsk_open(mcsec_profile_receiver_t *rx, const mcsec_gsk_keys
     uint8_t uid[MCSEC_UID_LEN], mac[32], plain[KD_LEN];
     mcsec_mikey_cs_t cs;
     mcsec_mikey_key_data_t kd[2];
-    size_t cur = 0, nkd = 0;
+    size_t nkd = 0;
     const int diag = (flags & MCSEC_OPEN_DIAGNOSTIC) != 0;
     memset(&rec, 0, sizeof rec);
     memset(&k, 0, sizeof k);
     memset(plain, 0, sizeof plain);
-    mcsec_status_t st = mcsec_mikey_parse(msg, len, &m);
-    if (st != MCSEC_OK) FAIL(MCSEC_CHECK_PARSE, st, "not a well-formed MIKEY message");
-
-    if (m.hdr.data_type != MCSEC_MIKEY_DT_PSK_INIT)
-        FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE, "not a MIKEY PSK I_MESSAGE (data type 0)");
-    if (m.hdr.prf != MCSEC_MIKEY_PRF_HMAC_SHA256)
-        FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE, "PRF is not PRF-HMAC-SHA-256");
-    if (m.count != sizeof gsk_seq)
-        FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE, "payload sequence is not the profile's");
-    for (size_t i = 0, r = 0; i < m.count; i++) {
-        const mcsec_mikey_payload_t *p = &m.payload[i];
-        if (p->type != gsk_seq[i] || (p->type == MCSEC_MIKEY_PT_IDR && p->u.idr.role != gsk_roles[r++]))
-            FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE, "payload sequence is not the profile's");
-    }
+    static const mcsec_prof_shape_t shape = {MCSEC_MIKEY_DT_PSK_INIT,
+                                             "not a MIKEY PSK I_MESSAGE (data type 0)", gsk_seq,
+                                             sizeof gsk_seq, gsk_roles};
+    mcsec_profile_check_t stage;
+    const char *why;
+    mcsec_status_t st = mcsec_prof_parse_shape(msg, len, &shape, &m, &cs, &stage, &why);
+    if (st != MCSEC_OK) FAIL(stage, st, why);
     const mcsec_mikey_t_t *t = &m.payload[0].u.t;
     const mcsec_mikey_id_t *idr_uri = &m.payload[2].u.idr, *idr_uid = &m.payload[3].u.idr,
                            *idr_grp = &m.payload[4].u.idr, *idr_psk = &m.payload[5].u.idr;
     const mcsec_mikey_sp_t *sp = &m.payload[6].u.sp;
     const mcsec_mikey_kemac_t *km = &m.payload[7].u.kemac;
     const mcsec_mikey_sign_t *sg = &m.payload[8].u.sign;
-    if (t->ts_type != MCSEC_MIKEY_TS_NTP_UTC)
-        FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE, "T is not a 64-bit NTP-UTC time");
-    if (m.hdr.n_cs != 1 || m.hdr.map_type != MCSEC_MIKEY_MAP_GENERIC_ID ||
-        !mcsec_mikey_cs_next(&m.hdr, &cur, &cs) || (cs.cs_id != 4 && cs.cs_id != 5) ||
+    if ((cs.cs_id != 4 && cs.cs_id != 5) ||
         cs.protocol != 0 || cs.policies.len != 1 || cs.policies.p[0] != sp->policy_no ||
         sp->protocol != 0 || cs.spi.len != 4 || mcsec_prof_be32(cs.spi.p) != m.hdr.csb_id)
         FAIL(MCSEC_CHECK_STRUCTURE, MCSEC_ERR_STRUCTURE,
@@ -215,7 +205,7 @@ mcsec_status_t mcsec_gsk_open(mcsec_profile_receiver_t *rx, const mcsec_gsk_keys
         FAIL(MCSEC_CHECK_KEY_PERIOD, MCSEC_ERR_KEY_PERIOD, "message time is before the KMS key periods");
     if ((st = mcsec_prof_uid(&rx->kms, res->talker_uri, res->period_no, uid)) != MCSEC_OK)
         FAIL(MCSEC_CHECK_SIGNATURE, st, "cannot compute the talker UID");
-    if (memcmp(uid, idr_uid->data.p, MCSEC_UID_LEN) != 0)
+    if (!mcsec_ct_equal(uid, idr_uid->data.p, MCSEC_UID_LEN))
         FAIL(MCSEC_CHECK_SIGNATURE, MCSEC_ERR_VERIFY, "talker URI (IDR 1) does not match the signing UID (IDR 8)");
     if (keys->member != NULL && !keys->member(keys->member_user, res->group_uri, res->talker_uri))
         FAIL(MCSEC_CHECK_MEMBER, MCSEC_ERR_POLICY, "talker is not a member of the group");

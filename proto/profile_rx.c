@@ -124,7 +124,7 @@ mcsec_status_t mcsec_profile_receiver_add_keyset(mcsec_profile_receiver_t *rx,
     uint8_t uid[MCSEC_UID_LEN];
     mcsec_status_t st = mcsec_prof_uid(&rx->kms, rx->our_uri, ks->period_no, uid);
     if (st != MCSEC_OK) return st;
-    if (memcmp(uid, ks->uid, MCSEC_UID_LEN) != 0) return MCSEC_ERR_KEY_INVALID;
+    if (!mcsec_ct_equal(uid, ks->uid, MCSEC_UID_LEN)) return MCSEC_ERR_KEY_INVALID;
     mcsec_sakke_key_t *key = NULL;
     st = mcsec_sakke_key_new(&key, rx->kms.Z, uid, MCSEC_UID_LEN, ks->rsk);
     if (st != MCSEC_OK) return st;
@@ -280,4 +280,48 @@ mcsec_status_t mcsec_prof_aes_ctr(const uint8_t key[16], const uint8_t iv[16], c
                                   EVP_EncryptFinal_ex(c, out + outl, &finl) == 1;
     EVP_CIPHER_CTX_free(c);
     return ok && (size_t)(outl + finl) == len ? MCSEC_OK : MCSEC_ERR_INTERNAL;
+}
+
+mcsec_status_t mcsec_prof_parse_shape(const uint8_t *msg, size_t len, const mcsec_prof_shape_t *shape,
+                                      mcsec_mikey_msg_t *m, mcsec_mikey_cs_t *cs,
+                                      mcsec_profile_check_t *stage, const char **why)
+{
+    size_t cur = 0;
+    mcsec_status_t st = mcsec_mikey_parse(msg, len, m);
+    *stage = MCSEC_CHECK_PARSE;
+    if (st != MCSEC_OK) {
+        *why = "not a well-formed MIKEY message";
+        return st;
+    }
+    *stage = MCSEC_CHECK_STRUCTURE;
+    if (m->hdr.data_type != shape->data_type) {
+        *why = shape->not_this_type;
+        return MCSEC_ERR_STRUCTURE;
+    }
+    if (m->hdr.prf != MCSEC_MIKEY_PRF_HMAC_SHA256) {
+        *why = "PRF is not PRF-HMAC-SHA-256";
+        return MCSEC_ERR_STRUCTURE;
+    }
+    int same = m->count == shape->n;
+    for (size_t i = 0, r = 0; same && i < m->count; i++) {
+        const mcsec_mikey_payload_t *p = &m->payload[i];
+        same = p->type == shape->seq[i] &&
+               (p->type != MCSEC_MIKEY_PT_IDR || p->u.idr.role == shape->roles[r++]);
+    }
+    if (!same) {
+        *why = "payload sequence is not the profile's";
+        return MCSEC_ERR_STRUCTURE;
+    }
+    if (m->payload[0].u.t.ts_type != MCSEC_MIKEY_TS_NTP_UTC) { /* both sequences start with T */
+        *why = "T is not a 64-bit NTP-UTC time";
+        return MCSEC_ERR_STRUCTURE;
+    }
+    if (m->hdr.n_cs != 1 || m->hdr.map_type != MCSEC_MIKEY_MAP_GENERIC_ID ||
+        !mcsec_mikey_cs_next(&m->hdr, &cur, cs)) {
+        *why = "CS ID map is not one GENERIC-ID session";
+        return MCSEC_ERR_STRUCTURE;
+    }
+    *stage = MCSEC_CHECK_NONE;
+    *why = "";
+    return MCSEC_OK;
 }

@@ -17,26 +17,14 @@
 
 #include "mcsec/profile.h"
 #include "mcsec/secmem.h"
+#include "profile_fuzz.h"
 
-#define KMS_URI "kms.example.org"
-#define GROUP_URI "sip:fire-north@example.org"
-#define ALICE_URI "sip:alice@example.org"
-#define KEY_PERIOD 2592000ull
-#define NOW 3900000000ull
-#define PN (NOW / KEY_PERIOD)
 static const uint8_t z_tail[16] = {0x5a, 0x17, 0x3c, 0x99, 0x01, 0x23, 0x45, 0x67,
                                    0x89, 0xab, 0xcd, 0xef, 0x10, 0x32, 0x54, 0x76};
-static const uint8_t ksak[32] = {0x1f, 0x2e, 0x3d, 0x4c, 0x5b, 0x6a, 0x79, 0x88, 0x97, 0xa6, 0xb5,
-                                 0xc4, 0xd3, 0xe2, 0xf1, 0x00, 0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a,
-                                 0x69, 0x78, 0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0};
+
 
 static mcsec_profile_receiver_t *rx;
 static mcsec_eccsi_signer_t *gms;
-
-static uint64_t fixed_clock(void *user) {
-    (void)user;
-    return NOW;
-}
 
 static void init(void) {
     mcsec_kms_params_t kms;
@@ -71,17 +59,8 @@ static void init(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static uint8_t buf[70000];
-    static mcsec_mikey_msg_t m;
     if (rx == NULL) init();
-    if (size > sizeof buf) return 0;
-    memcpy(buf, data, size);
-    if (size > 0 && (data[size - 1] & 1) == 0 && mcsec_mikey_parse(buf, size, &m) == MCSEC_OK &&
-        m.has_sign &&
-        m.payload[m.count - 1].u.sign.sig.len == MCSEC_ECCSI_SIG_LEN) {
-        uint8_t sig[MCSEC_ECCSI_SIG_LEN];
-        if (mcsec_eccsi_sign(gms, m.signed_data.p, m.signed_data.len, sig) == MCSEC_OK)
-            memcpy(buf + (m.payload[m.count - 1].u.sign.sig.p - buf), sig, sizeof sig);
-    }
+    if (!fuzz_prepare(buf, sizeof buf, data, size, gms)) return 0;
     mcsec_gmk_result_t r;
     mcsec_status_t st = mcsec_gmk_open(rx, buf, size, MCSEC_OPEN_DIAGNOSTIC, &r);
     if (st == MCSEC_OK) {

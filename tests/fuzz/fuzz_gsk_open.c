@@ -15,28 +15,16 @@
 
 #include "mcsec/profile.h"
 #include "mcsec/secmem.h"
+#include "profile_fuzz.h"
 
-#define KMS_URI "kms.example.org"
-#define GROUP_URI "sip:fire-north@example.org"
-#define ALICE_URI "sip:alice@example.org"
 #define BOB_URI "sip:bob@example.org"
-#define KEY_PERIOD 2592000ull
-#define NOW 3900000000ull
-#define PN (NOW / KEY_PERIOD)
 #define GMK_ID 0x0a0b0c0du
-static const uint8_t ksak[32] = {0x1f, 0x2e, 0x3d, 0x4c, 0x5b, 0x6a, 0x79, 0x88, 0x97, 0xa6, 0xb5,
-                                 0xc4, 0xd3, 0xe2, 0xf1, 0x00, 0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a,
-                                 0x69, 0x78, 0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0};
+
 static const uint8_t gmk_key[16] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
                                     0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10};
 
 static mcsec_profile_receiver_t *rx;
 static mcsec_eccsi_signer_t *bob;
-
-static uint64_t fixed_clock(void *user) {
-    (void)user;
-    return NOW;
-}
 
 static mcsec_status_t lookup(void *user, uint32_t gmk_id, mcsec_gmk_record_t *out) {
     (void)user;
@@ -73,18 +61,9 @@ static void init(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static uint8_t buf[70000];
-    static mcsec_mikey_msg_t m;
     static const mcsec_gsk_keys_t keys = {lookup, NULL, NULL, NULL};
     if (rx == NULL) init();
-    if (size > sizeof buf) return 0;
-    memcpy(buf, data, size);
-    if (size > 0 && (data[size - 1] & 1) == 0 && mcsec_mikey_parse(buf, size, &m) == MCSEC_OK &&
-        m.has_sign &&
-        m.payload[m.count - 1].u.sign.sig.len == MCSEC_ECCSI_SIG_LEN) {
-        uint8_t sig[MCSEC_ECCSI_SIG_LEN];
-        if (mcsec_eccsi_sign(bob, m.signed_data.p, m.signed_data.len, sig) == MCSEC_OK)
-            memcpy(buf + (m.payload[m.count - 1].u.sign.sig.p - buf), sig, sizeof sig);
-    }
+    if (!fuzz_prepare(buf, sizeof buf, data, size, bob)) return 0;
     mcsec_gsk_result_t r;
     mcsec_status_t st = mcsec_gsk_open(rx, &keys, buf, size, MCSEC_OPEN_DIAGNOSTIC, &r);
     if (st == MCSEC_OK) {
