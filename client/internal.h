@@ -70,4 +70,22 @@ mcsec_status_t mcsec_ks_list(mcsec_keystore_t *ks, const char *subdir,
                              int (*parse)(const char *name, uint64_t *value), uint64_t **values,
                              size_t *count);
 
+/* --- Files (files.c) --------------------------------------------------------------------- */
+
+/* dir "/" name, malloc'ed (NULL if out of memory). */
+char *mcsec_path_join(const char *dir, const char *name);
+mcsec_status_t mcsec_fsync_dir(const char *path);
+
+/* Reads a whole regular file (not following a symlink) of at most cap octets.
+ * MCSEC_ERR_UNKNOWN_KEY if it does not exist (no message recorded), MCSEC_ERR_BAD_LENGTH if
+ * larger than cap, MCSEC_ERR_IO otherwise. */
+mcsec_status_t mcsec_file_read(const char *path, uint8_t *buf, size_t cap, size_t *len);
+
+/* Writes <dir>/<name> atomically: a 0600 temporary file in the same directory, fsync,
+ * rename (or link, if no_replace, so an existing file is never clobbered: MCSEC_ERR_IO),
+ * fsync of the directory. A crash leaves either the old file or the new one, plus at worst a
+ * stray ".*.tmp.*" file that listings ignore. */
+mcsec_status_t mcsec_file_write_atomic(const char *dir, const char *name, const uint8_t *data,
+                                       size_t len, int no_replace);
+
 #endif

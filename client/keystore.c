@@ -59,31 +59,9 @@ static uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static char *path_join(const char *dir, const char *name) {
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (p != NULL) {
-        memcpy(p, dir, a);
-        p[a] = '/';
-        memcpy(p + a + 1, name, b + 1);
-    }
-    return p;
-}
-
 static int cost_ok(unsigned log2_n, uint32_t r, uint32_t p) {
     return log2_n >= 10 && log2_n <= 22 && r >= 1 && r <= 32 && p >= 1 && p <= 16 &&
            (uint64_t)128 * r * ((uint64_t)1 << log2_n) <= ((uint64_t)1 << 30);
-}
-
-static mcsec_status_t fsync_dir(const char *path) {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0) {
-        mcsec_ks_error("cannot sync directory %s: %s", path, strerror(errno));
-        if (fd >= 0) close(fd);
-        return MCSEC_ERR_IO;
-    }
-    close(fd);
-    return MCSEC_OK;
 }
 
 /* mkdir 0700; an existing directory is tightened to 0700. */
@@ -98,105 +76,6 @@ static mcsec_status_t make_private_dir(const char *path) {
         return MCSEC_ERR_IO;
     }
     return MCSEC_OK;
-}
-
-/* Reads a whole regular file (not following a symlink) of at most cap octets.
- * MCSEC_ERR_UNKNOWN_KEY if it does not exist (no message), MCSEC_ERR_BAD_LENGTH if larger. */
-static mcsec_status_t read_file(const char *path, uint8_t *buf, size_t cap, size_t *len) {
-    mcsec_status_t rc = MCSEC_ERR_IO;
-    struct stat st;
-    size_t n = 0;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return MCSEC_ERR_UNKNOWN_KEY;
-        mcsec_ks_error("cannot open %s: %s", path, strerror(errno));
-        return MCSEC_ERR_IO;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        mcsec_ks_error("%s is not a regular file: remove it or restore it from a backup", path);
-        goto out;
-    }
-    for (;;) {
-        if (n == cap) {
-            uint8_t extra;
-            ssize_t r = read(fd, &extra, 1);
-            if (r == 0) break;
-            mcsec_ks_error("%s is larger than %zu octets: not a keystore file, or damaged", path,
-                           cap);
-            rc = MCSEC_ERR_BAD_LENGTH;
-            goto out;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            mcsec_ks_error("cannot read %s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    *len = n;
-    rc = MCSEC_OK;
-out:
-    close(fd);
-    return rc;
-}
-
-/* Writes <dir>/<name> atomically: a 0600 temporary file in the same directory, fsync,
- * rename (or link, if no_replace, so an existing file is never clobbered), fsync of the
- * directory. A crash leaves either the old file or the new one, plus at worst a stray
- * ".*.tmp.*" file that listings ignore. */
-static mcsec_status_t write_atomic(const char *dir, const char *name, const uint8_t *data,
-                                   size_t len, int no_replace) {
-    mcsec_status_t rc = MCSEC_ERR_NOMEM;
-    char *path = path_join(dir, name), *parent = NULL, *tmp = NULL;
-    int fd = -1, tmp_exists = 0;
-    if (path == NULL) goto out;
-    char *slash = strrchr(path, '/');
-    parent = strndup(path, (size_t)(slash - path));
-    tmp = malloc(strlen(path) + 16);
-    if (parent == NULL || tmp == NULL) goto out;
-    sprintf(tmp, "%s/.%s.tmp.XXXXXX", parent, slash + 1);
-    rc = MCSEC_ERR_IO;
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        mcsec_ks_error("cannot create a file in %s: %s", parent, strerror(errno));
-        goto out;
-    }
-    tmp_exists = 1;
-    if (fchmod(fd, 0600) != 0) goto io_error;
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) goto io_error;
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0) goto io_error;
-    int cr = close(fd);
-    fd = -1;
-    if (cr != 0) goto io_error;
-    if (no_replace) {
-        if (link(tmp, path) != 0) {
-            mcsec_ks_error("cannot create %s: %s", path,
-                           errno == EEXIST ? "it already exists" : strerror(errno));
-            goto out;
-        }
-        (void)unlink(tmp);
-    } else if (rename(tmp, path) != 0) {
-        goto io_error;
-    }
-    tmp_exists = 0;
-    rc = fsync_dir(parent);
-    goto out;
-io_error:
-    mcsec_ks_error("cannot write %s: %s (check free space and permissions)", path, strerror(errno));
-out:
-    if (fd >= 0) close(fd);
-    if (tmp_exists) (void)unlink(tmp);
-    free(tmp);
-    free(parent);
-    free(path);
-    return rc;
 }
 
 /* --- AES-256-GCM and scrypt ------------------------------------------------------------ */
@@ -309,18 +188,18 @@ mcsec_status_t mcsec_keystore_create_with_cost(const char *dir, const char *pass
     rc = MCSEC_ERR_IO;
     if (!created && (rc = make_private_dir(dir)) != MCSEC_OK) return rc;
     rc = MCSEC_ERR_NOMEM;
-    if ((sub = path_join(dir, MCSEC_KS_META_NAME)) == NULL) goto out;
+    if ((sub = mcsec_path_join(dir, MCSEC_KS_META_NAME)) == NULL) goto out;
     if (lstat(sub, &st) == 0) {
         mcsec_ks_error("%s already holds a keystore: open it, or choose another directory", dir);
         rc = MCSEC_ERR_IO;
         goto out;
     }
     free(sub);
-    if ((sub = path_join(dir, MCSEC_KS_KEYS_DIR)) == NULL) goto out;
+    if ((sub = mcsec_path_join(dir, MCSEC_KS_KEYS_DIR)) == NULL) goto out;
     if ((rc = make_private_dir(sub)) != MCSEC_OK) goto out;
     free(sub);
     rc = MCSEC_ERR_NOMEM;
-    if ((sub = path_join(dir, MCSEC_KS_GMK_DIR)) == NULL) goto out;
+    if ((sub = mcsec_path_join(dir, MCSEC_KS_GMK_DIR)) == NULL) goto out;
     if ((rc = make_private_dir(sub)) != MCSEC_OK) goto out;
 
     rc = MCSEC_ERR_NOMEM;
@@ -346,7 +225,7 @@ mcsec_status_t mcsec_keystore_create_with_cost(const char *dir, const char *pass
                   meta + MCSEC_KS_META_SEALED_OFF, meta + MCSEC_KS_META_TAG_OFF)) != MCSEC_OK)
         goto out;
     SHA256(meta, MCSEC_KS_META_SUM_OFF, meta + MCSEC_KS_META_SUM_OFF);
-    rc = write_atomic(dir, MCSEC_KS_META_NAME, meta, sizeof meta, 1);
+    rc = mcsec_file_write_atomic(dir, MCSEC_KS_META_NAME, meta, sizeof meta, 1);
     if (rc == MCSEC_OK && created) {
         /* Make the new directory entry itself durable; best effort, since the parent may
          * not be ours to open. */
@@ -356,7 +235,7 @@ mcsec_status_t mcsec_keystore_create_with_cost(const char *dir, const char *pass
                 strcpy(parent, ".");
             else
                 slash[slash == parent] = 0;
-            (void)fsync_dir(parent);
+            (void)mcsec_fsync_dir(parent);
             mcsec_ks_clear_error();
         }
         free(parent);
@@ -437,8 +316,8 @@ mcsec_status_t mcsec_keystore_open(mcsec_keystore_t **out, const char *dir, cons
         return MCSEC_ERR_IO;
     }
     rc = MCSEC_ERR_NOMEM;
-    if ((path = path_join(dir, MCSEC_KS_META_NAME)) == NULL) goto out;
-    rc = read_file(path, meta, sizeof meta, &len);
+    if ((path = mcsec_path_join(dir, MCSEC_KS_META_NAME)) == NULL) goto out;
+    rc = mcsec_file_read(path, meta, sizeof meta, &len);
     if (rc == MCSEC_ERR_UNKNOWN_KEY) {
         mcsec_ks_error("%s holds no keystore (no %s): check the path, or create one", dir,
                        MCSEC_KS_META_NAME);
@@ -494,7 +373,7 @@ mcsec_status_t mcsec_ks_write_record(mcsec_keystore_t *ks, const char *name, uin
     if (slash != NULL) {
         char sub[64];
         snprintf(sub, sizeof sub, "%.*s", (int)(slash - name), name);
-        char *p = path_join(ks->dir, sub);
+        char *p = mcsec_path_join(ks->dir, sub);
         if (p == NULL) return MCSEC_ERR_NOMEM;
         rc = make_private_dir(p);
         free(p);
@@ -508,7 +387,7 @@ mcsec_status_t mcsec_ks_write_record(mcsec_keystore_t *ks, const char *name, uin
     }
     if ((rc = gcm(1, ks->key, buf + 5, buf, MCSEC_KS_RECORD_HEADER, name, pt, pt_len,
                   buf + MCSEC_KS_RECORD_HEADER, buf + MCSEC_KS_RECORD_HEADER + pt_len)) == MCSEC_OK)
-        rc = write_atomic(ks->dir, name, buf, MCSEC_KS_RECORD_MIN + pt_len, 0);
+        rc = mcsec_file_write_atomic(ks->dir, name, buf, MCSEC_KS_RECORD_MIN + pt_len, 0);
     mcsec_memzero(buf, sizeof buf);
     return rc;
 }
@@ -517,10 +396,10 @@ mcsec_status_t mcsec_ks_read_record(mcsec_keystore_t *ks, const char *name, uint
                                     uint8_t *pt, size_t *pt_len) {
     uint8_t buf[MCSEC_KS_RECORD_MAX];
     size_t len = 0;
-    char *path = path_join(ks->dir, name);
+    char *path = mcsec_path_join(ks->dir, name);
     mcsec_status_t rc = MCSEC_ERR_NOMEM;
     if (path == NULL) goto out;
-    if ((rc = read_file(path, buf, sizeof buf, &len)) != MCSEC_OK) goto out;
+    if ((rc = mcsec_file_read(path, buf, sizeof buf, &len)) != MCSEC_OK) goto out;
     if (len < MCSEC_KS_RECORD_MIN) {
         mcsec_ks_error("keystore record %s is truncated (%zu octets): restore it or re-provision",
                        path, len);
@@ -560,7 +439,7 @@ mcsec_status_t mcsec_ks_list(mcsec_keystore_t *ks, const char *subdir,
     uint64_t *v = NULL;
     size_t n = 0, cap = 0;
     DIR *d = NULL;
-    char *path = path_join(ks->dir, subdir);
+    char *path = mcsec_path_join(ks->dir, subdir);
     *values = NULL;
     *count = 0;
     if (path == NULL) goto out;

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -117,4 +118,46 @@ int cli_parse_rfc3339(const char *s, uint64_t *ntp_seconds) {
     if (ntp < 0) return 0;
     *ntp_seconds = (uint64_t)ntp;
     return 1;
+}
+
+int cli_bad_arg(const char *cmd, const char *full, const char *arg) {
+    if (arg[0] == '-')
+        cli_error(cmd, "unknown option '%s'; run `mcsec %s --help` for the options", arg, full);
+    else
+        cli_error(cmd, "unexpected argument '%s'; run `mcsec %s --help` for the arguments", arg,
+                  full);
+    return CLI_USAGE;
+}
+
+int cli_dispatch(const char *cmd, const cli_sub_t *table, int argc, char *argv[]) {
+    FILE *f = stderr;
+    if (argc >= 2) {
+        for (const cli_sub_t *s = table; s->name != NULL; s++)
+            if (strcmp(argv[1], s->name) == 0) return s->run(argc - 1, argv + 1);
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+            f = stdout;
+        } else {
+            cli_error(cmd, "unknown subcommand '%s'; run `mcsec %s --help` for the list", argv[1],
+                      cmd);
+            return CLI_USAGE;
+        }
+    } else {
+        cli_error(cmd, "a subcommand is needed; run `mcsec %s --help` for the list", cmd);
+        return CLI_USAGE;
+    }
+    fprintf(f, "usage: mcsec %s <subcommand> [arguments]\n\nsubcommands:\n", cmd);
+    for (const cli_sub_t *s = table; s->name != NULL; s++)
+        fprintf(f, "  %-10s %s\n", s->name, s->summary);
+    return CLI_OK;
+}
+
+uint64_t cli_ntp_now(void) {
+    return (uint64_t)time(NULL) + 2208988800u;
+}
+
+uint64_t cli_ntp_now64(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return cli_ntp_now() << 32;
+    uint64_t frac = ((uint64_t)ts.tv_nsec << 32) / 1000000000u;
+    return ((uint64_t)ts.tv_sec + 2208988800u) << 32 | frac;
 }

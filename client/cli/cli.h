@@ -7,7 +7,12 @@
 #ifndef MCSEC_CLI_H
 #define MCSEC_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "mcsec/keystore.h"
+#include "mcsec/profile.h"
 
 #define CLI_OK 0
 #define CLI_FAIL 1
@@ -15,6 +20,10 @@
 
 /* Subcommands. Adding one: a line in mcsec.c's table and a cmd_<name>.c file. */
 int cmd_uid(int argc, char *argv[]);
+int cmd_keys(int argc, char *argv[]);
+int cmd_mikey(int argc, char *argv[]);
+int cmd_gmk(int argc, char *argv[]);
+int cmd_gmk_receive(int argc, char *argv[]);
 
 /* Prints "mcsec <cmd>: <message>\n" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -33,5 +42,75 @@ int cli_parse_u64(const char *s, uint64_t *out);
  * case) as NTP seconds since 1900-01-01T00:00:00Z (the fraction is dropped). 0 if malformed,
  * out of range, or before 1900. */
 int cli_parse_rfc3339(const char *s, uint64_t *ntp_seconds);
+
+/* "unknown option" / "unexpected argument" for argv[i]; returns CLI_USAGE. full is the
+ * command as typed, e.g. "keys import". */
+int cli_bad_arg(const char *cmd, const char *full, const char *arg);
+
+/* A command with subcommands ("keys import"): runs the one named by argv[1] from table
+ * (NULL-terminated), or prints the list. */
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char *argv[]);
+    const char *summary;
+} cli_sub_t;
+int cli_dispatch(const char *cmd, const cli_sub_t *table, int argc, char *argv[]);
+
+/* --- Files and encodings (io.c) ------------------------------------------------------- */
+
+/* Reads a whole regular file of 1..max octets into a malloc'ed buffer (free it; wipe it
+ * first if it held secrets). Errors (missing, not a file, empty, larger than max) are
+ * printed naming what ("--kms-init file") and the path. CLI_OK or CLI_FAIL. */
+int cli_read_file(const char *cmd, const char *what, const char *path, size_t max, uint8_t **buf,
+                  size_t *len);
+
+/* Decodes standard base64 (RFC 4648, padded; whitespace ignored) in place. 1 on success. */
+int cli_base64_decode(uint8_t *buf, size_t len, size_t *out_len);
+
+/* A file-name-safe form of a URI followed by suffix: '/', '%', octets outside 0x21..0x7e
+ * and a leading '.' become %XX. 0 if it does not fit in cap (incl. the NUL). */
+int cli_uri_file_name(const char *uri, const char *suffix, char *out, size_t cap);
+
+void cli_hex(FILE *f, const uint8_t *p, size_t n);
+
+/* A JSON writer: cli_json_start(&j, stdout) opens the top object; values and nested
+ * containers (cli_json_open with '{' or '[') take their key (NULL inside arrays);
+ * cli_json_close(&j, '}') of the top object ends the line. */
+typedef struct {
+    FILE *f;
+    int depth;
+    unsigned char need_comma[16];
+} cli_json_t;
+void cli_json_start(cli_json_t *j, FILE *f);
+void cli_json_open(cli_json_t *j, const char *key, char bracket);
+void cli_json_close(cli_json_t *j, char bracket);
+void cli_json_str(cli_json_t *j, const char *key, const char *v);
+void cli_json_text(cli_json_t *j, const char *key, const uint8_t *v, size_t n);
+void cli_json_hex(cli_json_t *j, const char *key, const uint8_t *v, size_t n);
+void cli_json_u64(cli_json_t *j, const char *key, uint64_t v);
+void cli_json_bool(cli_json_t *j, const char *key, int v);
+void cli_json_null(cli_json_t *j, const char *key);
+
+/* --- The keystore (store.c) ----------------------------------------------------------- */
+
+/* Opens the keystore in dir (creating it first when create is set and dir holds none; the
+ * new passphrase is then asked twice on a terminal). Returns CLI_OK, or CLI_FAIL / CLI_USAGE
+ * with the error printed. */
+int cli_store_open(const char *cmd, const char *dir, const char *pass_file, int create,
+                   mcsec_keystore_t **out);
+
+/* The store's KMS parameters and its key set of the highest period (whose user_uri is the
+ * handset's identity). Wipe latest after use. CLI_OK or CLI_FAIL (printed). */
+int cli_store_identity(const char *cmd, mcsec_keystore_t *ks, mcsec_kms_params_t *kms,
+                       mcsec_keyset_t *latest);
+
+/* A receiver for the store's identity that loads key sets from the store by period. */
+int cli_store_receiver(const char *cmd, mcsec_keystore_t *ks, mcsec_profile_receiver_t **rx,
+                       char our_uri[MCSEC_KEYSTORE_URI_MAX]);
+
+/* NTP seconds now (the system clock). */
+uint64_t cli_ntp_now(void);
+/* The 64-bit NTP timestamp now (seconds << 32 | fraction), as MIKEY T carries it. */
+uint64_t cli_ntp_now64(void);
 
 #endif

@@ -10,6 +10,9 @@ static const struct command {
     int (*run)(int argc, char *argv[]);
     const char *summary;
 } commands[] = {
+    {"keys", cmd_keys, "import KMS documents (KmsInit, KmsKeyProv) into a keystore"},
+    {"mikey", cmd_mikey, "inspect a MIKEY message: decode, verify, decrypt"},
+    {"gmk", cmd_gmk, "create GMKs for an ad-hoc group; receive GMK messages"},
     {"uid", cmd_uid, "print the 3GPP UID (format 2) of a user for a key period"},
 };
 
