@@ -14,6 +14,7 @@
 #define MCSEC_KS_KMS_NAME "kms.params"
 #define MCSEC_KS_KEYS_DIR "keys"
 #define MCSEC_KS_GMK_DIR "gmk"
+#define MCSEC_KS_DEVICE_NAME "device.cred"
 
 /* store.meta: fixed 124 octets. */
 #define MCSEC_KS_META_MAGIC "MCKS"
@@ -41,6 +42,7 @@ enum {
     MCSEC_KS_KIND_KMS = 1,
     MCSEC_KS_KIND_KEYSET = 2,
     MCSEC_KS_KIND_GMK = 3,
+    MCSEC_KS_KIND_DEVICE = 4,
 };
 
 struct mcsec_keystore {

@@ -7,6 +7,8 @@
  *       | PVT(65)
  *   gmk/<gmk_id, %08x>.gmk: uri | gmk_id(4) | guk_id(4) | activation(8) | expiry(8)
  *       | status(4) | mikey_timestamp(8) | GMK(16)
+ *   device.cred: uri | role(len16 || octets) | device public(40) | device secret(40)
+ *       | KMS public(40) | endpoint(len16 || octets, may be empty)
  * The sealed file binds its name, so the period / GMK-ID in the name and the one inside agree
  * unless the store key itself was misused; both are checked anyway. */
 #include <inttypes.h>
@@ -199,6 +201,90 @@ mcsec_status_t mcsec_keystore_get_kms(mcsec_keystore_t *ks, mcsec_kms_params_t *
     rc = get_end(&r, MCSEC_KS_KMS_NAME);
 out:
     if (rc != MCSEC_OK) memset(params, 0, sizeof *params);
+    mcsec_memzero(pt, sizeof pt);
+    return rc;
+}
+
+/* --- Device credential ---------------------------------------------------------------- */
+
+static int z85_ok(const char *k) {
+    if (strlen(k) != MCSEC_KEYSTORE_Z85_LEN) return 0;
+    for (const char *c = k; *c; c++)
+        if (*c <= 0x20 || *c >= 0x7f || *c == '"' || *c == '\'' || *c == ',' || *c == ';' ||
+            *c == '\\' || *c == '_' || *c == '`' || *c == '|' || *c == '~')
+            return 0;
+    return 1;
+}
+
+mcsec_status_t mcsec_keystore_put_device(mcsec_keystore_t *ks, const mcsec_device_cred_t *cred) {
+    mcsec_ks_clear_error();
+    uint8_t pt[MCSEC_KS_PLAINTEXT_MAX];
+    wbuf_t w = {pt, 0};
+    if (ks == NULL || cred == NULL) {
+        mcsec_ks_error("keystore: no store or credential given");
+        return MCSEC_ERR_BAD_INPUT;
+    }
+    if (!uri_ok(cred->user_uri, "device URI")) return MCSEC_ERR_BAD_INPUT;
+    size_t rl = strnlen(cred->role, sizeof cred->role),
+           el = strnlen(cred->kms_endpoint, sizeof cred->kms_endpoint);
+    if (rl == 0 || rl == sizeof cred->role || el == sizeof cred->kms_endpoint ||
+        !z85_ok(cred->device_public) || !z85_ok(cred->device_secret) ||
+        !z85_ok(cred->kms_public)) {
+        mcsec_ks_error("device credential: empty role, endpoint too long, or a CURVE key not of "
+                       "40 Z85 characters");
+        return MCSEC_ERR_BAD_INPUT;
+    }
+    put_uri(&w, cred->user_uri);
+    put_be(&w, rl, 2);
+    put(&w, cred->role, rl);
+    put(&w, cred->device_public, MCSEC_KEYSTORE_Z85_LEN);
+    put(&w, cred->device_secret, MCSEC_KEYSTORE_Z85_LEN);
+    put(&w, cred->kms_public, MCSEC_KEYSTORE_Z85_LEN);
+    put_be(&w, el, 2);
+    put(&w, cred->kms_endpoint, el);
+    mcsec_status_t rc =
+        mcsec_ks_write_record(ks, MCSEC_KS_DEVICE_NAME, MCSEC_KS_KIND_DEVICE, pt, w.len);
+    mcsec_memzero(pt, sizeof pt);
+    return rc;
+}
+
+/* A len16-prefixed string into out[cap] (NUL-terminated); bad if it does not fit. */
+static void get_str(rbuf_t *r, char *out, size_t cap) {
+    size_t n = (size_t)get_be(r, 2);
+    if (n >= cap) {
+        r->bad = 1;
+        out[0] = 0;
+        return;
+    }
+    get(r, out, n);
+    out[n] = 0;
+}
+
+mcsec_status_t mcsec_keystore_get_device(mcsec_keystore_t *ks, mcsec_device_cred_t *out) {
+    mcsec_ks_clear_error();
+    uint8_t pt[MCSEC_KS_PLAINTEXT_MAX];
+    size_t len = 0;
+    if (out != NULL) memset(out, 0, sizeof *out);
+    if (ks == NULL || out == NULL) {
+        mcsec_ks_error("keystore: no store or output given");
+        return MCSEC_ERR_BAD_INPUT;
+    }
+    mcsec_status_t rc =
+        read_record(ks, MCSEC_KS_DEVICE_NAME, MCSEC_KS_KIND_DEVICE, pt, &len,
+                    MCSEC_ERR_UNKNOWN_KEY,
+                    "the keystore holds no KMS credential: provision it from a bundle with "
+                    "`mcsec provision`");
+    if (rc != MCSEC_OK) goto out;
+    rbuf_t r = {pt, len, 0, 0};
+    get_uri(&r, out->user_uri);
+    get_str(&r, out->role, sizeof out->role);
+    get(&r, out->device_public, MCSEC_KEYSTORE_Z85_LEN);
+    get(&r, out->device_secret, MCSEC_KEYSTORE_Z85_LEN);
+    get(&r, out->kms_public, MCSEC_KEYSTORE_Z85_LEN);
+    get_str(&r, out->kms_endpoint, sizeof out->kms_endpoint);
+    rc = get_end(&r, MCSEC_KS_DEVICE_NAME);
+out:
+    if (rc != MCSEC_OK) mcsec_memzero(out, sizeof *out);
     mcsec_memzero(pt, sizeof pt);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "mcsec/keystore.h"
+#include "mcsec/kmsxml.h"
 #include "mcsec/profile.h"
 
 #define CLI_OK 0
@@ -107,6 +108,30 @@ int cli_store_identity(const char *cmd, mcsec_keystore_t *ks, mcsec_kms_params_t
 /* A receiver for the store's identity that loads key sets from the store by period. */
 int cli_store_receiver(const char *cmd, mcsec_keystore_t *ks, mcsec_profile_receiver_t **rx,
                        char our_uri[MCSEC_KEYSTORE_URI_MAX]);
+
+/* --- KMS documents into the keystore (import.c) --------------------------------------- */
+
+#define CLI_DOCS_MAX_SETS 8
+/* Parsed and validated documents. Holds secrets: cli_docs_wipe() after use. */
+typedef struct {
+    mcsec_kms_init_t init;
+    mcsec_kms_keyset_t sets[CLI_DOCS_MAX_SETS];
+    size_t n_sets;
+    char user_uri[MCSEC_KEYSTORE_URI_MAX]; /* the identity every set was checked for */
+} cli_docs_t;
+
+/* Parses a KmsInit and a KmsKeyProv (names used in messages) and validates every key set for
+ * expected_uri (NULL: the KeyProv's UserUri). Nothing is written. CLI_OK or CLI_FAIL. */
+int cli_docs_parse(const char *cmd, const char *init_xml, size_t init_len, const char *init_name,
+                   const char *prov_xml, size_t prov_len, const char *prov_name,
+                   const char *expected_uri, cli_docs_t *d);
+/* CLI_OK if the store may take d: no KMS yet or the same KMS, no identity yet or the same. */
+int cli_docs_check_store(const char *cmd, mcsec_keystore_t *ks, const cli_docs_t *d);
+/* cli_docs_check_store, then writes the KMS parameters and every key set. */
+int cli_docs_store(const char *cmd, mcsec_keystore_t *ks, const cli_docs_t *d);
+/* "imported N key sets for URI from KMS K (key period a, b)" on stdout. */
+void cli_docs_print(const cli_docs_t *d);
+void cli_docs_wipe(cli_docs_t *d);
 
 /* NTP seconds now (the system clock). */
 uint64_t cli_ntp_now(void);

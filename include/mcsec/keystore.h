@@ -85,6 +85,20 @@ typedef struct {
     uint64_t mikey_timestamp; /* T payload of the message that delivered it */
 } mcsec_gmk_record_t;
 
+/* The handset's credential for the KMS service (from a provisioning bundle): its identity,
+ * role and CURVE key pair, and the KMS's CURVE public key and endpoint. Z85 keys are 40
+ * characters. device_secret is secret: wipe after use. */
+#define MCSEC_KEYSTORE_Z85_LEN 40
+#define MCSEC_KEYSTORE_ENDPOINT_MAX 256
+typedef struct {
+    char user_uri[MCSEC_KEYSTORE_URI_MAX];
+    char role[16];                                      /* "handset" or "groupmgr" */
+    char device_public[MCSEC_KEYSTORE_Z85_LEN + 1];
+    char device_secret[MCSEC_KEYSTORE_Z85_LEN + 1];     /* secret */
+    char kms_public[MCSEC_KEYSTORE_Z85_LEN + 1];
+    char kms_endpoint[MCSEC_KEYSTORE_ENDPOINT_MAX];     /* "tcp://HOST:PORT"; may be "" */
+} mcsec_device_cred_t;
+
 typedef struct mcsec_keystore mcsec_keystore_t;
 
 /* One line describing the last failure of a keystore or passphrase call in this thread
@@ -148,6 +162,13 @@ mcsec_status_t mcsec_keystore_get_gmk(mcsec_keystore_t *ks, uint32_t gmk_id,
 /* The stored GMK-IDs in ascending order; same conventions as list_periods. */
 mcsec_status_t mcsec_keystore_list_gmks(mcsec_keystore_t *ks, uint32_t *gmk_ids, size_t cap,
                                         size_t *count) MCSEC_MUST_CHECK;
+
+/* MCSEC_ERR_BAD_INPUT for an empty URI or role, or keys not of 40 Z85 characters. */
+mcsec_status_t mcsec_keystore_put_device(mcsec_keystore_t *ks,
+                                         const mcsec_device_cred_t *cred) MCSEC_MUST_CHECK;
+/* MCSEC_ERR_UNKNOWN_KEY if the store holds no credential (not provisioned from a bundle). */
+mcsec_status_t mcsec_keystore_get_device(mcsec_keystore_t *ks,
+                                         mcsec_device_cred_t *out) MCSEC_MUST_CHECK;
 
 /* The current GMK of group_uri at NTP time now: among the group's GMKs that are not revoked,
  * with activation <= now and (expiry == 0 or now < expiry), the one delivered by the message

@@ -241,6 +241,67 @@ static void test_round_trip(void) {
     rm_rf(dir);
 }
 
+/* The KMS credential record: round trip, absent, bad fields refused, tampering detected. */
+static void test_device(void) {
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/dev", base);
+    mcsec_keystore_t *ks = NULL;
+    mcsec_device_cred_t c, got;
+    CHECK_STATUS(mcsec_keystore_create_with_cost(dir, PASS, PASS_LEN, LOGN, 8, 1), MCSEC_OK);
+    CHECK_STATUS(mcsec_keystore_open(&ks, dir, PASS, PASS_LEN), MCSEC_OK);
+    CHECK_STATUS(mcsec_keystore_get_device(ks, &got), MCSEC_ERR_UNKNOWN_KEY);
+    CHECK(strstr(mcsec_keystore_last_error(), "mcsec provision") != NULL);
+
+    memset(&c, 0, sizeof c);
+    snprintf(c.user_uri, sizeof c.user_uri, "sip:alice@example.org");
+    snprintf(c.role, sizeof c.role, "handset");
+    snprintf(c.device_public, sizeof c.device_public, "%s", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+    snprintf(c.device_secret, sizeof c.device_secret, "%s", "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6");
+    snprintf(c.kms_public, sizeof c.kms_public, "%s", "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID");
+    snprintf(c.kms_endpoint, sizeof c.kms_endpoint, "tcp://127.0.0.1:7001");
+    CHECK_STATUS(mcsec_keystore_put_device(ks, &c), MCSEC_OK);
+    CHECK_STATUS(mcsec_keystore_get_device(ks, &got), MCSEC_OK);
+    CHECK_MEM(&got, &c, sizeof c);
+    memset(c.kms_endpoint, 0, sizeof c.kms_endpoint); /* an empty endpoint is allowed */
+    CHECK_STATUS(mcsec_keystore_put_device(ks, &c), MCSEC_OK);
+    CHECK_STATUS(mcsec_keystore_get_device(ks, &got), MCSEC_OK);
+    CHECK_MEM(&got, &c, sizeof c);
+
+    mcsec_device_cred_t bad = c;
+    bad.device_secret[39] = 0; /* 39 characters */
+    CHECK_STATUS(mcsec_keystore_put_device(ks, &bad), MCSEC_ERR_BAD_INPUT);
+    bad = c;
+    bad.kms_public[5] = ' '; /* not Z85 */
+    CHECK_STATUS(mcsec_keystore_put_device(ks, &bad), MCSEC_ERR_BAD_INPUT);
+    bad = c;
+    bad.role[0] = 0;
+    CHECK_STATUS(mcsec_keystore_put_device(ks, &bad), MCSEC_ERR_BAD_INPUT);
+    bad = c;
+    bad.user_uri[0] = 0;
+    CHECK_STATUS(mcsec_keystore_put_device(ks, &bad), MCSEC_ERR_BAD_INPUT);
+    CHECK_STATUS(mcsec_keystore_get_device(ks, &got), MCSEC_OK); /* unchanged */
+    CHECK_MEM(&got, &c, sizeof c);
+
+    /* The secret is not in the file in clear; a flipped octet fails authentication. */
+    snprintf(path, sizeof path, "%s/device.cred", dir);
+    uint8_t buf[4096];
+    size_t n = 0;
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+    }
+    CHECK(n > 100 && memmem(buf, n, c.device_secret, 40) == NULL);
+    buf[n / 2] ^= 1;
+    f = fopen(path, "wb");
+    CHECK(f != NULL && fwrite(buf, 1, n, f) == n);
+    if (f != NULL) fclose(f);
+    CHECK_STATUS(mcsec_keystore_get_device(ks, &got), MCSEC_ERR_VERIFY);
+    mcsec_keystore_close(ks);
+    rm_rf(dir);
+}
+
 static void test_wrong_passphrase(void) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/pw", base);
@@ -789,6 +850,7 @@ int main(void) {
     }
     test_errors();
     test_round_trip();
+    test_device();
     test_wrong_passphrase();
     test_files_on_disk();
     test_tamper();
