@@ -1,9 +1,10 @@
 #!/bin/sh
 # mcsec mikey inspect: decoding alone, signature check with a certificate, full open with a
 # keystore (JSON fields, --reveal-keys, base64), and bad inputs with exact exit codes.
-# usage: test_mikey.sh path/to/mcsec path/to/test_mkkms
+# usage: test_mikey.sh path/to/mcsec path/to/test_mkkms path/to/test_mkgsk
 MCSEC=$1
 MKKMS=$2
+MKGSK=$3
 . "$(dirname "$0")/lib.sh"
 
 K=$TMP/kms
@@ -99,6 +100,23 @@ expect_err 1 "is empty" mikey inspect "$TMP/empty.mikey"
 expect_err 1 "cannot open message" mikey inspect "$TMP/none.mikey"
 head -c 70000 /dev/zero >"$TMP/big.mikey"
 expect_err 1 "is larger than 65536 octets" mikey inspect "$TMP/big.mikey"
+
+# 6b. A GSK message (a talker's call start) opens with a member's store holding the GMK.
+run gmk receive --store "$TMP/bob" "$M"
+[ $rc -eq 0 ] || fail "setup: bob receives the GMK: $(cat "$TMP/err")"
+gsk=$("$MKGSK" "$TMP/alice" sip:fire@example.org "$TMP/call.mikey") || fail "test_mkgsk"
+gsk_id=${gsk% *}
+gsk_key=${gsk#* }
+expect_ok mikey inspect "$TMP/call.mikey" --store "$TMP/bob" --json --reveal-keys
+out_has '"kind":"gsk","payloads":["HDR","T","RAND","IDR","IDR","IDR","IDR","SP","KEMAC","SIGN"]'
+out_has "\"key_id\":\"$gsk_id\""
+out_has "\"key\":\"$gsk_key\""
+out_has '"signature_valid":true,"signature_coverage":"rfc3830"'
+expect_ok mikey inspect "$TMP/call.mikey" --kms-init "$K/kms-init.xml" --json
+out_has '"kind":"gsk"'
+expect_err 1 "failed the key-lookup check" mikey inspect "$TMP/call.mikey" --store "$TMP/carol" --json
+out_has '"signature_valid":true'
+out_has '"decrypted":false'
 
 # 7. Usage.
 expect_err 2 "give the message file" mikey inspect --json
