@@ -27,9 +27,6 @@
 #include "wolf_peer.h"
 #endif
 
-#define BENCH_MAX_ROUNDS 101
-#define BENCH_BATCH_NS 60e6
-#define BENCH_CALIBRATE_NS 10e6
 #define BENCH_ID_LEN 32
 #define BENCH_MSG_LEN 100
 #define BENCH_NSIG 16
@@ -121,40 +118,20 @@ typedef struct {
 
 typedef int (*bench_op_fn)(bench_ctx_t *c);
 
-static double mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+/* bench_measure (bench.c) over an operation of this file. */
+typedef struct {
+    bench_op_fn fn;
+    bench_ctx_t *c;
+} op_call_t;
+
+static int op_call(void *arg) {
+    const op_call_t *o = arg;
+    return o->fn(o->c);
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Median over rounds of the mean time per call of a ~60 ms batch, in microseconds. */
 static int measure(bench_op_fn fn, bench_ctx_t *c, int rounds, double *us) {
-    double per[BENCH_MAX_ROUNDS];
-    long calls = 0;
-    double t0 = mono_ns(), t;
-    do {
-        if (fn(c) != 0) return -1;
-        calls++;
-        t = mono_ns();
-    } while (t - t0 < BENCH_CALIBRATE_NS);
-    double est = (t - t0) / (double)calls;
-    long batch = (long)(BENCH_BATCH_NS / est);
-    if (batch < 1) batch = 1;
-    for (int r = 0; r < rounds; r++) {
-        t0 = mono_ns();
-        for (long i = 0; i < batch; i++)
-            if (fn(c) != 0) return -1;
-        per[r] = (mono_ns() - t0) / (double)batch;
-    }
-    qsort(per, (size_t)rounds, sizeof per[0], cmp_double);
-    double med = rounds % 2 ? per[rounds / 2] : (per[rounds / 2 - 1] + per[rounds / 2]) / 2;
-    *us = med / 1e3;
-    return 0;
+    op_call_t o = {fn, c};
+    return bench_measure(op_call, &o, rounds, 0, us);
 }
 
 /* A fresh SSV per call, so that every encapsulation has its own r. */
@@ -470,20 +447,6 @@ static void teardown(bench_ctx_t *c) {
 
 /* --- Output ----------------------------------------------------------------------------- */
 
-static void json_string(const char *s) {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 typedef struct {
     double us[OP_COUNT];
     int have[OP_COUNT];
@@ -499,13 +462,13 @@ static void print_json(const report_t *r) {
     char cpu[256];
     bench_cpu_model(cpu, sizeof cpu);
     printf("{\"unit\":\"us\",\"machine\":{\"cpu\":");
-    json_string(cpu);
+    bench_json_string(cpu);
     printf(",\"cores\":%d},\"rounds\":%d,\"wolfssl\":", bench_cores(), r->rounds);
     if (r->wolf_version != NULL) {
         printf("{\"version\":");
-        json_string(r->wolf_version);
+        bench_json_string(r->wolf_version);
         printf(",\"precomputation\":");
-        json_string(r->wolf_precomp);
+        bench_json_string(r->wolf_precomp);
         printf("}");
     } else {
         printf("null");
@@ -627,4 +590,23 @@ int bench_cmd_crypto(int argc, char **argv) {
 out:
     teardown(c);
     return status;
+}
+
+/* For `mcsec-bench mikey`: the primitives its messages are made of, set up and checked as
+ * above, for the caller to time alongside its own operations. */
+static bench_ctx_t prim_ctx;
+static op_call_t prim_calls[BENCH_PRIMITIVES];
+
+int bench_crypto_primitives_begin(bench_op_t ops[BENCH_PRIMITIVES]) {
+    static const int which[BENCH_PRIMITIVES] = {OP_ENCAP, OP_DECAP, OP_SIGN, OP_VERIFY_COLD};
+    if (setup_mcsec(&prim_ctx) != 0) return -1;
+    for (int i = 0; i < BENCH_PRIMITIVES; i++) {
+        prim_calls[i] = (op_call_t){op_fns[which[i]], &prim_ctx};
+        ops[i] = (bench_op_t){op_names[which[i]], op_call, &prim_calls[i]};
+    }
+    return 0;
+}
+
+void bench_crypto_primitives_end(void) {
+    teardown(&prim_ctx);
 }
