@@ -22,6 +22,8 @@
 /* Subcommands. Adding one: a line in mcsec.c's table and a cmd_<name>.c file. */
 int cmd_uid(int argc, char *argv[]);
 int cmd_keys(int argc, char *argv[]);
+int cmd_provision(int argc, char *argv[]);
+int cmd_fetch_keys(int argc, char *argv[]);
 int cmd_mikey(int argc, char *argv[]);
 int cmd_gmk(int argc, char *argv[]);
 int cmd_gmk_receive(int argc, char *argv[]);

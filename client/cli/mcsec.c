@@ -10,6 +10,8 @@ static const struct command {
     int (*run)(int argc, char *argv[]);
     const char *summary;
 } commands[] = {
+    {"provision", cmd_provision, "load a handset bundle (keys and KMS credential) into a keystore"},
+    {"fetch-keys", cmd_fetch_keys, "fetch this handset's current and next key sets from the KMS"},
     {"keys", cmd_keys, "import KMS documents (KmsInit, KmsKeyProv) into a keystore"},
     {"mikey", cmd_mikey, "inspect a MIKEY message: decode, verify, decrypt"},
     {"gmk", cmd_gmk, "create GMKs for an ad-hoc group; receive GMK messages"},
@@ -19,8 +21,8 @@ static const struct command {
 static void usage(FILE *f) {
     fprintf(f, "usage: mcsec <command> [arguments]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "  %-10s %s\n", "help", "show this list, or `mcsec help <command>` for one");
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-11s %s\n", "help", "show this list, or `mcsec help <command>` for one");
     fprintf(f, "\n`mcsec <command> --help` shows a command's arguments.\n");
 }
 

@@ -20,6 +20,8 @@ static const struct {
     {"mikey", bench_cmd_mikey,
      "[--json] [--rounds N]   time GMK / GSK messages (build, parse, open + store) against the\n"
      "                                primitives they use (median of N rounds)"},
+    {"kms", bench_cmd_kms,
+     "[--json]               KMS issuance: in process, end to end over loopback, bulk provisioning"},
     {"selftest", bench_cmd_selftest,
      "                       run the library's known-answer self test"},
 };

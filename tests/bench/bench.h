@@ -7,6 +7,7 @@
 /* Subcommands: argv[0] is the subcommand name; return the process exit status. */
 int bench_cmd_crypto(int argc, char **argv);
 int bench_cmd_mikey(int argc, char **argv);
+int bench_cmd_kms(int argc, char **argv);
 int bench_cmd_selftest(int argc, char **argv);
 
 /* "model name" from /proc/cpuinfo (or "unknown"), and the online core count. */

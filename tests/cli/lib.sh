@@ -28,7 +28,7 @@ expect_err() {
     code=$1; text=$2; shift 2
     run "$@"
     lines=$(wc -l <"$TMP/err")
-    if [ $rc -eq "$code" ] && [ "$lines" -eq 1 ] && grep -q '^mcsec [a-z ]*: ..*' "$TMP/err" &&
+    if [ $rc -eq "$code" ] && [ "$lines" -eq 1 ] && grep -q '^mcsec [a-z -]*: ..*' "$TMP/err" &&
        grep -qF -- "$text" "$TMP/err"; then
         pass
     else

@@ -1,0 +1,310 @@
+/* The handset's KMS client (include/mcsec/kmsclient.h): one KmsRequest over a fresh CURVE
+ * DEALER connection per attempt, a timeout, exponential back-off. A socket monitor reports a
+ * refused handshake (the KMS's ZAP handler said no to our key), which ends the retries at
+ * once with a clear message instead of a timeout. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#include "kms.pb-c.h"
+#include "mcsec/kmsclient.h"
+#include "mcsec/secmem.h"
+
+#define MAX_RESPONSE (256 * 1024)
+
+static atomic_uint monitor_seq;
+
+static int z85_key_ok(const char *k)
+{
+    uint8_t raw[32];
+    return k != NULL && strlen(k) == 40 && zmq_z85_decode(raw, k) != NULL;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static void set_msg(mcsec_kms_fetch_result_t *res, mcsec_status_t st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_msg(mcsec_kms_fetch_result_t *res, mcsec_status_t st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->message, sizeof res->message, fmt, ap);
+    va_end(ap);
+    res->status = st;
+}
+
+static char *dup_doc(const uint8_t *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s != NULL) {
+        memcpy(s, p, n);
+        s[n] = 0;
+    }
+    return s;
+}
+
+/* Takes the decoded response into res. */
+static mcsec_status_t take_response(const Mcsec__Kms__KmsResponse *r,
+                                    const mcsec_kms_fetch_config_t *cfg,
+                                    mcsec_kms_fetch_result_t *res)
+{
+    if (r->status != 0) {
+        char line[200];
+        size_t o = 0;
+        for (const char *c = r->message != NULL ? r->message : ""; *c && o < sizeof line - 1; c++)
+            line[o++] = (*c >= ' ' && *c < 0x7f) ? *c : '?'; /* one printable line */
+        line[o] = 0;
+        set_msg(res, (mcsec_status_t)r->status, "the KMS refused: %s (%s)", o ? line : "no reason",
+                mcsec_strerror((mcsec_status_t)r->status));
+        return res->status;
+    }
+    if (cfg->init_only) {
+        if (r->kms_xml.len == 0) {
+            set_msg(res, MCSEC_ERR_STRUCTURE, "the KMS answered without a KmsInit document");
+            return res->status;
+        }
+        res->init_xml = dup_doc(r->kms_xml.data, r->kms_xml.len);
+        res->init_len = r->kms_xml.len;
+    } else {
+        if (r->kms_xml.len == 0 || r->kms_init_xml.len == 0) {
+            set_msg(res, MCSEC_ERR_STRUCTURE,
+                    "the KMS answered without KmsKeyProv and KmsInit documents: is it mcsec-kms?");
+            return res->status;
+        }
+        res->keyprov_xml = dup_doc(r->kms_xml.data, r->kms_xml.len);
+        res->keyprov_len = r->kms_xml.len;
+        res->init_xml = dup_doc(r->kms_init_xml.data, r->kms_init_xml.len);
+        res->init_len = r->kms_init_xml.len;
+    }
+    if (res->init_xml == NULL || (!cfg->init_only && res->keyprov_xml == NULL)) {
+        mcsec_kms_fetch_result_free(res);
+        set_msg(res, MCSEC_ERR_NOMEM, "out of memory");
+        return res->status;
+    }
+    res->status = MCSEC_OK;
+    res->message[0] = 0;
+    return MCSEC_OK;
+}
+
+/* Returns 1 if the monitor reported that the KMS refused our key. */
+static int auth_refused(void *mon)
+{
+    zmq_msg_t ev, ep;
+    int refused = 0;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&ep);
+    if (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) >= 0) {
+        if (zmq_msg_more(&ev))
+            (void)zmq_msg_recv(&ep, mon, ZMQ_DONTWAIT);
+        if (zmq_msg_size(&ev) >= 2) {
+            uint16_t event; /* the event number, in host byte order */
+            memcpy(&event, zmq_msg_data(&ev), sizeof event);
+            refused = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+        }
+    }
+    zmq_msg_close(&ev);
+    zmq_msg_close(&ep);
+    return refused;
+}
+
+/* One attempt: 1 answered (res filled, final), 0 no answer, -1 refused at connection time. */
+static int attempt(void *ctx, const mcsec_kms_fetch_config_t *cfg, const uint8_t *req,
+                   size_t req_len, uint64_t request_id, unsigned timeout_ms,
+                   mcsec_kms_fetch_result_t *res)
+{
+    int result = 0, linger = 0;
+    int64_t cap = MAX_RESPONSE;
+    char mon_ep[64];
+    void *sock = zmq_socket(ctx, ZMQ_DEALER), *mon = NULL;
+    snprintf(mon_ep, sizeof mon_ep, "inproc://mcsec-kms-fetch-%u", atomic_fetch_add(&monitor_seq, 1));
+    if (sock == NULL || zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &cap, sizeof cap) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, cfg->kms_public, 40) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, cfg->device_public, 40) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, cfg->device_secret, 40) != 0 ||
+        zmq_socket_monitor(sock, mon_ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+        (mon = zmq_socket(ctx, ZMQ_PAIR)) == NULL ||
+        zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_connect(mon, mon_ep) != 0 || zmq_connect(sock, cfg->endpoint) != 0 ||
+        zmq_send(sock, req, req_len, ZMQ_DONTWAIT) < 0) {
+        set_msg(res, MCSEC_ERR_IO, "cannot connect to the KMS at %s: %s", cfg->endpoint,
+                zmq_strerror(zmq_errno()));
+        result = 0;
+        goto out;
+    }
+    uint64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        uint64_t t = now_ms();
+        if (t >= deadline)
+            break;
+        zmq_pollitem_t items[2] = {{sock, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, (long)(deadline - t)) < 0)
+            continue; /* EINTR */
+        if (items[1].revents & ZMQ_POLLIN) {
+            if (auth_refused(mon)) {
+                result = -1;
+                goto out;
+            }
+        }
+        if (!(items[0].revents & ZMQ_POLLIN))
+            continue;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, 0) < 0) {
+            zmq_msg_close(&m);
+            continue;
+        }
+        int more = zmq_msg_more(&m);
+        Mcsec__Kms__KmsResponse *r =
+            more ? NULL
+                 : mcsec__kms__kms_response__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        mcsec_memzero(zmq_msg_data(&m), zmq_msg_size(&m));
+        zmq_msg_close(&m);
+        while (more) { /* not ours: skip the rest */
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, sock, 0) < 0)
+                more = 0;
+            else
+                more = zmq_msg_more(&m);
+            zmq_msg_close(&m);
+        }
+        if (r == NULL) {
+            set_msg(res, MCSEC_ERR_BAD_INPUT,
+                    "the KMS at %s sent a malformed response: is it mcsec-kms?", cfg->endpoint);
+            result = 1;
+            goto out;
+        }
+        if (r->request_id != request_id && r->status == 0) {
+            mcsec__kms__kms_response__free_unpacked(r, NULL);
+            continue; /* a stale answer */
+        }
+        (void)take_response(r, cfg, res);
+        if (r->kms_xml.data != NULL)
+            mcsec_memzero(r->kms_xml.data, r->kms_xml.len);
+        mcsec__kms__kms_response__free_unpacked(r, NULL);
+        result = 1;
+        goto out;
+    }
+out:
+    if (sock != NULL) {
+        (void)zmq_socket_monitor(sock, NULL, 0);
+        zmq_close(sock);
+    }
+    if (mon != NULL)
+        zmq_close(mon);
+    return result;
+}
+
+mcsec_status_t mcsec_kms_fetch(const mcsec_kms_fetch_config_t *cfg, mcsec_kms_fetch_result_t *res)
+{
+    if (res == NULL)
+        return MCSEC_ERR_BAD_INPUT;
+    memset(res, 0, sizeof *res);
+    if (cfg == NULL || cfg->endpoint == NULL || cfg->endpoint[0] == 0 ||
+        (!cfg->init_only && (cfg->user_uri == NULL || cfg->user_uri[0] == 0))) {
+        set_msg(res, MCSEC_ERR_BAD_INPUT, "no KMS endpoint or user URI given");
+        return res->status;
+    }
+    if (!z85_key_ok(cfg->kms_public) || !z85_key_ok(cfg->device_public) ||
+        !z85_key_ok(cfg->device_secret)) {
+        set_msg(res, MCSEC_ERR_BAD_INPUT,
+                "a CURVE key is not 40 Z85 characters: check the KMS key and the device "
+                "credential");
+        return res->status;
+    }
+    unsigned timeout = cfg->timeout_ms ? cfg->timeout_ms : 3000;
+    unsigned attempts = cfg->attempts ? cfg->attempts : 4;
+    unsigned backoff = cfg->backoff_ms ? cfg->backoff_ms : 250;
+    uint64_t request_id = 0;
+    if (mcsec_random_bytes((uint8_t *)&request_id, sizeof request_id) != MCSEC_OK) {
+        set_msg(res, MCSEC_ERR_RNG, "the random generator failed");
+        return res->status;
+    }
+
+    Mcsec__Kms__KeyProvRequest kp = MCSEC__KMS__KEY_PROV_REQUEST__INIT;
+    Mcsec__Kms__InitRequest ir = MCSEC__KMS__INIT_REQUEST__INIT;
+    Mcsec__Kms__KmsRequest req = MCSEC__KMS__KMS_REQUEST__INIT;
+    req.version = 1;
+    req.request_id = request_id;
+    if (cfg->init_only) {
+        req.body_case = MCSEC__KMS__KMS_REQUEST__BODY_INIT;
+        req.init = &ir;
+    } else {
+        kp.user_uri = (char *)cfg->user_uri;
+        kp.at_time = cfg->at_time;
+        req.body_case = MCSEC__KMS__KMS_REQUEST__BODY_KEY_PROV;
+        req.key_prov = &kp;
+    }
+    size_t len = mcsec__kms__kms_request__get_packed_size(&req);
+    uint8_t *buf = malloc(len ? len : 1);
+    void *ctx = cfg->zmq_context;
+    int own_ctx = ctx == NULL;
+    if (buf == NULL) {
+        set_msg(res, MCSEC_ERR_NOMEM, "out of memory");
+        return res->status;
+    }
+    mcsec__kms__kms_request__pack(&req, buf);
+    if (own_ctx && (ctx = zmq_ctx_new()) == NULL) {
+        free(buf);
+        set_msg(res, MCSEC_ERR_IO, "cannot create a ZeroMQ context");
+        return res->status;
+    }
+    int outcome = 0;
+    for (unsigned i = 0; i < attempts; i++) {
+        if (i > 0) {
+            unsigned pause = backoff << (i - 1 < 10 ? i - 1 : 10);
+            sleep_ms(pause > 30000 ? 30000 : pause);
+        }
+        res->attempts_made = i + 1;
+        outcome = attempt(ctx, cfg, buf, len, request_id, timeout, res);
+        if (outcome != 0)
+            break;
+    }
+    if (outcome == 0 && res->message[0] == 0)
+        set_msg(res, MCSEC_ERR_IO,
+                "no answer from the KMS at %s after %u attempts: check that it runs, the "
+                "endpoint and the KMS public key",
+                cfg->endpoint, attempts);
+    else if (outcome == 0)
+        res->status = MCSEC_ERR_IO;
+    if (outcome == -1)
+        set_msg(res, MCSEC_ERR_IO,
+                "the KMS at %s refused this device's CURVE key (not enrolled, or revoked): ask "
+                "the KMS operator",
+                cfg->endpoint);
+    free(buf);
+    if (own_ctx)
+        zmq_ctx_term(ctx);
+    return res->status;
+}
+
+void mcsec_kms_fetch_result_free(mcsec_kms_fetch_result_t *res)
+{
+    if (res == NULL)
+        return;
+    if (res->keyprov_xml != NULL)
+        mcsec_memzero(res->keyprov_xml, res->keyprov_len);
+    free(res->keyprov_xml);
+    free(res->init_xml);
+    res->keyprov_xml = res->init_xml = NULL;
+    res->keyprov_len = res->init_len = 0;
+}
