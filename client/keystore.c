@@ -18,13 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 #include <openssl/sha.h>
 
 #include "internal.h"
+#include "mcsec/seal.h"
 #include "mcsec/secmem.h"
 
 /* --- Errors ---------------------------------------------------------------------------- */
@@ -81,69 +78,32 @@ static mcsec_status_t make_private_dir(const char *path) {
 /* --- AES-256-GCM and scrypt ------------------------------------------------------------ */
 
 /* enc = 1: out = E(in), tag written; enc = 0: out = D(in) if tag verifies, else
- * MCSEC_ERR_VERIFY and out wiped. AAD = aad1 || aad2. */
+ * MCSEC_ERR_VERIFY and out wiped. AAD = aad1 || aad2 (a record header and its file name). */
 static mcsec_status_t gcm(int enc, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad1,
                           size_t aad1_len, const char *aad2, const uint8_t *in, size_t len,
                           uint8_t *out, uint8_t *tag) {
-    mcsec_status_t rc = MCSEC_ERR_INTERNAL;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int n = 0;
-    if (ctx == NULL || len > INT32_MAX) goto out;
-    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, MCSEC_KS_NONCE_LEN, NULL) != 1 ||
-        EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1 ||
-        EVP_CipherUpdate(ctx, NULL, &n, aad1, (int)aad1_len) != 1 ||
-        EVP_CipherUpdate(ctx, NULL, &n, (const uint8_t *)aad2, (int)strlen(aad2)) != 1)
-        goto out;
-    if (len > 0 && EVP_CipherUpdate(ctx, out, &n, in, (int)len) != 1) goto out;
-    if (enc) {
-        if (EVP_CipherFinal_ex(ctx, out + len, &n) != 1 ||
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, MCSEC_KS_TAG_LEN, tag) != 1)
-            goto out;
-    } else {
-        if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, MCSEC_KS_TAG_LEN, tag) != 1) goto out;
-        if (EVP_CipherFinal_ex(ctx, out + len, &n) != 1) {
-            mcsec_memzero(out, len);
-            rc = MCSEC_ERR_VERIFY;
-            goto out;
-        }
+    uint8_t aad[64 + 512]; /* a record header or the first 32 octets of store.meta, a name */
+    size_t n2 = strlen(aad2);
+    if (aad1_len > 64 || n2 > sizeof aad - aad1_len) {
+        mcsec_ks_error("keystore: record name too long: %s", aad2);
+        return MCSEC_ERR_BAD_INPUT;
     }
-    rc = MCSEC_OK;
-out:
-    EVP_CIPHER_CTX_free(ctx);
-    return rc;
+    memcpy(aad, aad1, aad1_len);
+    memcpy(aad + aad1_len, aad2, n2);
+    return enc ? mcsec_seal(key, nonce, aad, aad1_len + n2, in, len, out, tag)
+               : mcsec_seal_open(key, nonce, aad, aad1_len + n2, in, len, tag, out);
 }
 
 static mcsec_status_t derive_kek(const char *passphrase, size_t len, const uint8_t *salt,
                                  unsigned log2_n, uint32_t r, uint32_t p, uint8_t *kek) {
-    mcsec_status_t rc = MCSEC_ERR_INTERNAL;
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
-    EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
-    uint64_t n = (uint64_t)1 << log2_n;
-    uint64_t maxmem = (uint64_t)128 * r * (n + p + 2) + 65536;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)passphrase, len),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, MCSEC_KS_SALT_LEN),
-        OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
-        OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r),
-        OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p),
-        OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
-        OSSL_PARAM_construct_end(),
-    };
-    if (ctx == NULL) {
-        mcsec_ks_error("OpenSSL has no scrypt KDF: check the OpenSSL 3 installation");
-        goto out;
-    }
-    if (EVP_KDF_derive(ctx, kek, MCSEC_KS_KEY_LEN, params) != 1) {
+    mcsec_status_t rc = mcsec_seal_scrypt(passphrase, len, salt, MCSEC_KS_SALT_LEN, log2_n, r, p,
+                                          kek, MCSEC_KS_KEY_LEN);
+    if (rc == MCSEC_ERR_NOMEM)
         mcsec_ks_error("scrypt failed (N = 2^%u, r = %u, p = %u): out of memory?", log2_n,
                        (unsigned)r, (unsigned)p);
-        rc = MCSEC_ERR_NOMEM;
-        goto out;
-    }
-    rc = MCSEC_OK;
-out:
-    EVP_KDF_CTX_free(ctx);
-    EVP_KDF_free(kdf);
+    else if (rc != MCSEC_OK)
+        mcsec_ks_error("scrypt refused the cost N = 2^%u, r = %u, p = %u", log2_n, (unsigned)r,
+                       (unsigned)p);
     return rc;
 }
 
