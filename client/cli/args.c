@@ -1,14 +1,16 @@
-/* Argument helpers shared by the mcsec subcommands. */
+/* Argument helpers shared by the command-line tools (args.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "args.h"
+
+const char *cli_program = "mcsec";
 
 void cli_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "mcsec %s: ", cmd);
+    fprintf(stderr, "%s %s: ", cli_program, cmd);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -122,10 +124,11 @@ int cli_parse_rfc3339(const char *s, uint64_t *ntp_seconds) {
 
 int cli_bad_arg(const char *cmd, const char *full, const char *arg) {
     if (arg[0] == '-')
-        cli_error(cmd, "unknown option '%s'; run `mcsec %s --help` for the options", arg, full);
+        cli_error(cmd, "unknown option '%s'; run `%s %s --help` for the options", arg,
+                  cli_program, full);
     else
-        cli_error(cmd, "unexpected argument '%s'; run `mcsec %s --help` for the arguments", arg,
-                  full);
+        cli_error(cmd, "unexpected argument '%s'; run `%s %s --help` for the arguments", arg,
+                  cli_program, full);
     return CLI_USAGE;
 }
 
@@ -137,15 +140,16 @@ int cli_dispatch(const char *cmd, const cli_sub_t *table, int argc, char *argv[]
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
             f = stdout;
         } else {
-            cli_error(cmd, "unknown subcommand '%s'; run `mcsec %s --help` for the list", argv[1],
-                      cmd);
+            cli_error(cmd, "unknown subcommand '%s'; run `%s %s --help` for the list", argv[1],
+                      cli_program, cmd);
             return CLI_USAGE;
         }
     } else {
-        cli_error(cmd, "a subcommand is needed; run `mcsec %s --help` for the list", cmd);
+        cli_error(cmd, "a subcommand is needed; run `%s %s --help` for the list", cli_program,
+                  cmd);
         return CLI_USAGE;
     }
-    fprintf(f, "usage: mcsec %s <subcommand> [arguments]\n\nsubcommands:\n", cmd);
+    fprintf(f, "usage: %s %s <subcommand> [arguments]\n\nsubcommands:\n", cli_program, cmd);
     for (const cli_sub_t *s = table; s->name != NULL; s++)
         fprintf(f, "  %-10s %s\n", s->name, s->summary);
     return CLI_OK;

@@ -11,13 +11,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "args.h"
 #include "mcsec/keystore.h"
 #include "mcsec/kmsxml.h"
 #include "mcsec/profile.h"
 
-#define CLI_OK 0
-#define CLI_FAIL 1
-#define CLI_USAGE 2
 
 /* Subcommands. Adding one: a line in mcsec.c's table and a cmd_<name>.c file. */
 int cmd_uid(int argc, char *argv[]);
@@ -28,36 +26,7 @@ int cmd_mikey(int argc, char *argv[]);
 int cmd_gmk(int argc, char *argv[]);
 int cmd_gmk_receive(int argc, char *argv[]);
 
-/* Prints "mcsec <cmd>: <message>\n" on stderr. */
-void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Option matching for "--name VALUE" and "--name=VALUE" at argv[*i]. Returns 1 and sets
- * *value (advancing *i past a separate value) on a match, 0 if argv[*i] is another option,
- * -1 (error printed) if the value is missing or the option was already given (*value is
- * not NULL on entry). example is shown in the error, e.g. "sip:alice@example.org". */
-int cli_option(const char *cmd, int argc, char *argv[], int *i, const char *name,
-               const char **value, const char *example);
-
-/* A decimal unsigned 64-bit number: digits only, no sign, no spaces, no overflow. */
-int cli_parse_u64(const char *s, uint64_t *out);
-
-/* An RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM), T and Z in either
- * case) as NTP seconds since 1900-01-01T00:00:00Z (the fraction is dropped). 0 if malformed,
- * out of range, or before 1900. */
-int cli_parse_rfc3339(const char *s, uint64_t *ntp_seconds);
-
-/* "unknown option" / "unexpected argument" for argv[i]; returns CLI_USAGE. full is the
- * command as typed, e.g. "keys import". */
-int cli_bad_arg(const char *cmd, const char *full, const char *arg);
-
-/* A command with subcommands ("keys import"): runs the one named by argv[1] from table
- * (NULL-terminated), or prints the list. */
-typedef struct {
-    const char *name;
-    int (*run)(int argc, char *argv[]);
-    const char *summary;
-} cli_sub_t;
-int cli_dispatch(const char *cmd, const cli_sub_t *table, int argc, char *argv[]);
 
 /* --- Files and encodings (io.c) ------------------------------------------------------- */
 
@@ -135,9 +104,5 @@ int cli_docs_store(const char *cmd, mcsec_keystore_t *ks, const cli_docs_t *d);
 void cli_docs_print(const cli_docs_t *d);
 void cli_docs_wipe(cli_docs_t *d);
 
-/* NTP seconds now (the system clock). */
-uint64_t cli_ntp_now(void);
-/* The 64-bit NTP timestamp now (seconds << 32 | fraction), as MIKEY T carries it. */
-uint64_t cli_ntp_now64(void);
 
 #endif

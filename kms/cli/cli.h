@@ -1,6 +1,6 @@
 /* mcsec-kms: one function per subcommand (cmd_*.c), dispatched by mcsec-kms.c, plus the
- * argument helpers (args.c, a copy of client/cli/args.c's until the two are merged) and the
- * helpers every subcommand shares (common.c).
+ * argument helpers shared by the tools (client/cli/args.h) and the helpers every subcommand
+ * shares (common.c).
  *
  * Conventions (as for mcsec): a subcommand receives argv[0] = its own name, prints results on
  * stdout and every error as ONE line on stderr, "mcsec-kms <command>: what was wrong; what to
@@ -10,11 +10,9 @@
 
 #include <stdint.h>
 
+#include "args.h" /* client/cli/args.h: the tools' shared argument helpers */
 #include "mcsec/kms.h"
 
-#define CLI_OK 0
-#define CLI_FAIL 1
-#define CLI_USAGE 2
 
 int cmd_init(int argc, char *argv[]);
 int cmd_enroll(int argc, char *argv[]);
@@ -26,15 +24,6 @@ int cmd_list(int argc, char *argv[]);
 int cmd_audit(int argc, char *argv[]);
 int cmd_provision(int argc, char *argv[]);
 
-/* --- args.c ---------------------------------------------------------------------------------- */
-void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* "--name VALUE" / "--name=VALUE" at argv[*i]: 1 matched (value set, *i advanced), 0 another
- * option, -1 error printed (missing value, or given twice: *value not NULL on entry). */
-int cli_option(const char *cmd, int argc, char *argv[], int *i, const char *name,
-               const char **value, const char *example);
-int cli_parse_u64(const char *s, uint64_t *out);
-/* RFC 3339 -> NTP seconds; 0 if malformed. */
-int cli_parse_rfc3339(const char *s, uint64_t *ntp_seconds);
 
 /* Inside an argument loop over i: matches option NAME into VAR (const char *), or returns
  * CLI_USAGE on an argument error. Needs `int r;` and CMD. */

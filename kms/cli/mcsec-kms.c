@@ -37,6 +37,7 @@ static const struct command *find(const char *name) {
 }
 
 int main(int argc, char *argv[]) {
+    cli_program = "mcsec-kms";
     if (argc < 2) {
         fprintf(stderr, "mcsec-kms: no command given; run `mcsec-kms help` for the list\n");
         return CLI_USAGE;
