@@ -25,6 +25,7 @@ int cmd_fetch_keys(int argc, char *argv[]);
 int cmd_mikey(int argc, char *argv[]);
 int cmd_gmk(int argc, char *argv[]);
 int cmd_gmk_receive(int argc, char *argv[]);
+int cmd_register(int argc, char *argv[]);
 
 
 

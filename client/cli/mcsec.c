@@ -15,6 +15,7 @@ static const struct command {
     {"keys", cmd_keys, "import KMS documents (KmsInit, KmsKeyProv) into a keystore"},
     {"mikey", cmd_mikey, "inspect a MIKEY message: decode, verify, decrypt"},
     {"gmk", cmd_gmk, "create GMKs for an ad-hoc group; receive GMK messages"},
+    {"register", cmd_register, "stay registered with a Group Manager and store the GMKs it sends"},
     {"uid", cmd_uid, "print the 3GPP UID (format 2) of a user for a key period"},
 };
 

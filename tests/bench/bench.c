@@ -22,6 +22,8 @@ static const struct {
      "                                primitives they use (median of N rounds)"},
     {"kms", bench_cmd_kms,
      "[--json]               KMS issuance: in process, end to end over loopback, bulk provisioning"},
+    {"groupmgr", bench_cmd_groupmgr,
+     "[--members N] [--big N] [--rounds R] [--json]  rekey time of a group (and of a 10,000-member one)"},
     {"selftest", bench_cmd_selftest,
      "                       run the library's known-answer self test"},
 };
