@@ -1,33 +1,13 @@
 /* Offline export of a rekey (`rekey --out-dir DIR`): each member's I_MESSAGE as the raw
  * octets in DIR/<member-uri>.mikey, for asynchronous delivery (seed 002: "e.g. via SMS"), read
- * by `mcsec gmk receive`. The file name escaping is the rule of `mcsec gmk create`
- * (client/cli/cmd_gmk.c), so both tools name a member's file alike. */
+ * by `mcsec gmk receive`, named by mcsec_mikey_file_name() as `mcsec gmk create` names them. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "internal.h"
-
-int gm_uri_file_name(const char *uri, const char *suffix, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; uri[i] != 0; i++) {
-        unsigned char c = (unsigned char)uri[i];
-        int esc = c == '/' || c == '%' || c <= 0x20 || c >= 0x7f || (i == 0 && c == '.');
-        if (n + (esc ? 3 : 1) >= cap)
-            return 0;
-        if (esc)
-            n += (size_t)snprintf(out + n, cap - n, "%%%02X", c);
-        else
-            out[n++] = (char)c;
-    }
-    size_t sl = strlen(suffix);
-    if (n + sl + 1 > cap)
-        return 0;
-    memcpy(out + n, suffix, sl + 1);
-    return 1;
-}
+#include "mcsec/profile.h"
 
 mcsec_status_t gm_export(const char *dir, const char *const *members, uint8_t *const *msgs,
                          const size_t *lens, size_t n)
@@ -40,7 +20,7 @@ mcsec_status_t gm_export(const char *dir, const char *const *members, uint8_t *c
     }
     for (size_t i = 0; i < n; i++) {
         char name[256], path[4096 + 256];
-        if (!gm_uri_file_name(members[i], ".mikey", name, sizeof name)) {
+        if (!mcsec_mikey_file_name(members[i], name, sizeof name)) {
             gm_error("the file name for member %s is too long (255 octets with escapes and "
                      ".mikey): the messages are committed; deliver this one with `mcsec-groupmgr "
                      "serve`",

@@ -294,9 +294,6 @@ mcsec_status_t gm_catch_up(mcsec_groupmgr_t *gm, gm_store_t *s, const char *grou
 
 /* --- Offline export (export.c) ----------------------------------------------------------------- */
 
-/* A file-name-safe form of a URI followed by suffix: '/', '%', octets outside 0x21..0x7e and
- * a leading '.' become %XX (the rule of `mcsec gmk create`). 0 if it does not fit in cap. */
-int gm_uri_file_name(const char *uri, const char *suffix, char *out, size_t cap);
 /* Writes msgs[i] to dir/<members[i]>.mikey (dir created 0700 if missing). */
 mcsec_status_t gm_export(const char *dir, const char *const *members, uint8_t *const *msgs,
                          const size_t *lens, size_t n);

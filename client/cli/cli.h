@@ -40,10 +40,6 @@ int cli_read_file(const char *cmd, const char *what, const char *path, size_t ma
 /* Decodes standard base64 (RFC 4648, padded; whitespace ignored) in place. 1 on success. */
 int cli_base64_decode(uint8_t *buf, size_t len, size_t *out_len);
 
-/* A file-name-safe form of a URI followed by suffix: '/', '%', octets outside 0x21..0x7e
- * and a leading '.' become %XX. 0 if it does not fit in cap (incl. the NUL). */
-int cli_uri_file_name(const char *uri, const char *suffix, char *out, size_t cap);
-
 void cli_hex(FILE *f, const uint8_t *p, size_t n);
 
 /* A JSON writer: cli_json_start(&j, stdout) opens the top object; values and nested

@@ -28,22 +28,6 @@ static const char *const create_help =
     "  --out-dir DIR           where the message files go (created if missing)\n"
     "  --lifetime SECONDS      expiry this long after now (default: no expiry)\n";
 
-int cli_uri_file_name(const char *uri, const char *suffix, char *out, size_t cap) {
-    size_t n = 0;
-    for (size_t i = 0; uri[i] != 0; i++) {
-        unsigned char c = (unsigned char)uri[i];
-        int esc = c == '/' || c == '%' || c <= 0x20 || c >= 0x7f || (i == 0 && c == '.');
-        if (n + (esc ? 3 : 1) >= cap) return 0;
-        if (esc)
-            n += (size_t)snprintf(out + n, cap - n, "%%%02X", c);
-        else
-            out[n++] = (char)c;
-    }
-    if (n + strlen(suffix) + 1 > cap) return 0;
-    memcpy(out + n, suffix, strlen(suffix) + 1);
-    return 1;
-}
-
 static int create(int argc, char *argv[]) {
     const char *store = NULL, *group = NULL, *out_dir = NULL, *pass = NULL, *lifetime_s = NULL;
     const char **members = NULL;
@@ -106,7 +90,7 @@ static int create(int argc, char *argv[]) {
     }
     for (size_t i = 0; i < n_members; i++) {
         char name[256];
-        if (members[i][0] == 0 || !cli_uri_file_name(members[i], ".mikey", name, sizeof name)) {
+        if (members[i][0] == 0 || !mcsec_mikey_file_name(members[i], name, sizeof name)) {
             cli_error(CMD, "--member '%s' is empty or too long for a file name (255 octets "
                            "with the .mikey suffix and escapes)",
                       members[i]);
@@ -185,7 +169,7 @@ static int create(int argc, char *argv[]) {
             cli_error(CMD, "cannot build the message for %s: %s", members[i], mcsec_strerror(rc));
             goto out;
         }
-        (void)cli_uri_file_name(members[i], ".mikey", name, sizeof name);
+        (void)mcsec_mikey_file_name(members[i], name, sizeof name);
         if (mcsec_file_write_atomic(out_dir, name, msg, len, 0) != MCSEC_OK) {
             cli_error(CMD, "%s", mcsec_keystore_last_error());
             goto out;

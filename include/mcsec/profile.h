@@ -262,6 +262,13 @@ mcsec_status_t mcsec_gsk_open(mcsec_profile_receiver_t *rx, const mcsec_gsk_keys
                               mcsec_gsk_result_t *res) MCSEC_MUST_CHECK;
 void mcsec_gsk_result_wipe(mcsec_gsk_result_t *res); /* NULL ok */
 
+/* --- Messages as files ----------------------------------------------------------------------- */
+
+/* The file name of a member's message: uri with '/', '%', octets outside 0x21..0x7e and a
+ * leading '.' written %XX, then ".mikey". 1 on success; 0 if uri is empty or the name does not
+ * fit in cap octets (with its NUL; file names are at most 255 octets on Linux). */
+int mcsec_mikey_file_name(const char *uri, char *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
