@@ -61,3 +61,19 @@ finish() {
     echo "$passed passed, $failed failed"
     [ $failed -eq 0 ]
 }
+
+# wait_serving FILE PID: waits until FILE (a daemon's stdout) has its "serving <endpoint>" line
+# and prints the endpoint; fails (status 1) once PID has exited or after 120 s. Startup unseals
+# under scrypt, which takes seconds on a loaded machine under the sanitizers, so the limit is
+# generous and the loop ends early only when the daemon is gone.
+wait_serving() {
+    ws_i=0
+    while [ $ws_i -lt 1200 ]; do
+        ws_ep=$(sed -n 's/^serving //p' "$1")
+        [ -n "$ws_ep" ] && { echo "$ws_ep"; return 0; }
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+        ws_i=$((ws_i + 1))
+    done
+    return 1
+}

@@ -28,11 +28,7 @@ start_kms() {
     for try in 1 2 3 4 5; do
         "$KMS" serve --dir "$K" --bind "tcp://127.0.0.1:$port" >"$TMP/serve.log" 2>&1 &
         SERVER=$!
-        for i in 1 2 3 4 5 6 7 8 9 10; do
-            grep -q '^serving' "$TMP/serve.log" && return 0
-            kill -0 "$SERVER" 2>/dev/null || break
-            sleep 0.2
-        done
+        wait_serving "$TMP/serve.log" "$SERVER" >/dev/null && return 0
         kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=
         port=$((port + 1))
     done

@@ -108,12 +108,7 @@ out_has "reason=member-removed"
 # 6. serve and `mcsec register --once`: the backlog in timestamp order, the newest current.
 "$GM" serve --dir "$D" --bind 'tcp://127.0.0.1:*' >"$TMP/serve.out" 2>"$TMP/serve.err" &
 spid=$!
-ep=
-for i in $(seq 1 100); do
-    ep=$(sed -n 's/^serving //p' "$TMP/serve.out")
-    [ -n "$ep" ] && break
-    sleep 0.1
-done
+ep=$(wait_serving "$TMP/serve.out" $spid)
 check "serve prints its endpoint" test -n "$ep"
 "$REGISTER" --store "$TMP/alice" --groupmgr "$ep" --groupmgr-key "$D/groupmgr.pub" --group "$G" --once >"$TMP/out" 2>"$TMP/err"
 rc=$?

@@ -37,12 +37,7 @@ for try in 1 2 3 4 5; do
     kms init --dir "$KD" --uri kms.example.org --endpoint "tcp://127.0.0.1:$port" --kdf-cost 10
     "$KMS" serve --dir "$KD" --bind "tcp://127.0.0.1:$port" >"$TMP/kms.out" 2>"$TMP/kms.err" &
     kpid=$!
-    for i in $(seq 1 100); do
-        grep -q '^serving ' "$TMP/kms.out" && break
-        kill -0 $kpid 2>/dev/null || break
-        sleep 0.1
-    done
-    grep -q '^serving ' "$TMP/kms.out" && break
+    wait_serving "$TMP/kms.out" $kpid >/dev/null && break
     kill $kpid 2>/dev/null; wait $kpid 2>/dev/null; kpid=
 done
 [ -n "$kpid" ] || { echo "setup: mcsec-kms serve did not start: $(cat "$TMP/kms.err")"; exit 2; }
@@ -79,12 +74,7 @@ gm_ok rekey --dir "$D" --group "$G"
 id=$(sed -n 's/^GMK-ID \([0-9a-f]*\) for.*/\1/p' "$TMP/out")
 "$GM" serve --dir "$D" --bind 'tcp://127.0.0.1:*' >"$TMP/serve.out" 2>"$TMP/serve.err" &
 spid=$!
-ep=
-for i in $(seq 1 100); do
-    ep=$(sed -n 's/^serving //p' "$TMP/serve.out")
-    [ -n "$ep" ] && break
-    sleep 0.1
-done
+ep=$(wait_serving "$TMP/serve.out" $spid)
 "$REGISTER" --store "$TMP/alice" --groupmgr "$ep" --groupmgr-key "$D/groupmgr.pub" --group "$G" --once >"$TMP/out" 2>"$TMP/err"
 check "register --once with the device credential: exit 0 ($(cat "$TMP/err"))" test $? -eq 0
 check "the GMK is new and current" grep -q "gmk $id group $G timestamp .* new current" "$TMP/out"

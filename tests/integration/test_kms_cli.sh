@@ -104,8 +104,9 @@ MCSEC_PASSPHRASE=wrong err 1 "wrong passphrase" serve --dir "$D" --bind tcp://12
 err 2 "--bind is required" serve --dir "$D"
 "$K" serve --dir "$D" --bind 'tcp://127.0.0.1:*' >"$TMP/serve.out" 2>"$TMP/serve.err" &
 SERVER=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q "^serving tcp://127.0.0.1:" "$TMP/serve.out"; do sleep 0.1; i=$((i + 1)); done
+i=0 # up to 120 s: startup unseals under scrypt, slow under the sanitizers on a loaded machine
+while [ $i -lt 1200 ] && ! grep -q "^serving tcp://127.0.0.1:" "$TMP/serve.out" &&
+      kill -0 "$SERVER" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 grep -q "^serving tcp://127.0.0.1:" "$TMP/serve.out" && pass || fail "serve did not start: $(cat "$TMP/serve.err")"
 EP=$(sed -n 's/^serving //p' "$TMP/serve.out")
 err 1 "cannot bind" serve --dir "$D" --bind "$EP"
