@@ -23,6 +23,7 @@
 #include <zmq.h>
 
 #include "groupmgr.pb-c.h"
+#include "mcsec/client.h"
 #include "mcsec/gmclient.h"
 #include "mcsec/kdf.h"
 #include "mcsec/profile.h"
@@ -388,50 +389,18 @@ static void emit(mcsec_gmclient_event_fn fn, void *user, const mcsec_gmclient_ev
         fn(user, ev);
 }
 
-/* Stores an opened GMK (the rule of `mcsec gmk receive`). */
+/* Stores an opened GMK (mcsec_handset_store_gmk, the rule of `mcsec gmk receive` too). A GMK-ID
+ * already stored with another key is refused with MCSEC_ERR_POLICY: the manager broke its own
+ * key naming. */
 static mcsec_status_t store_gmk(mcsec_gmclient_t *c, const mcsec_gmk_result_t *g,
                                 mcsec_gmclient_event_t *ev)
 {
-    mcsec_gmk_record_t rec, old;
-    mcsec_status_t rc = mcsec_keystore_get_gmk(c->ks, g->key_id, &old);
-    memset(&rec, 0, sizeof rec);
-    if (rc == MCSEC_OK) {
-        if (!mcsec_ct_equal(old.gmk, g->key, sizeof old.gmk) ||
-            strcmp(old.group_uri, g->key_params.group_id) != 0) {
-            snprintf(ev->message, sizeof ev->message,
-                     "GMK-ID %08" PRIx32 " is already stored with another key or group; "
-                     "refused (report this to the group manager)",
-                     g->key_id);
+    mcsec_status_t rc = mcsec_handset_store_gmk(c->ks, g, g->key_params.group_id, &ev->is_new);
+    if (rc != MCSEC_OK) {
+        snprintf(ev->message, sizeof ev->message, "%s", mcsec_keystore_last_error());
+        if (rc == MCSEC_ERR_VERIFY)
             rc = MCSEC_ERR_POLICY;
-            goto out;
-        }
-        if (old.mikey_timestamp >= g->timestamp) {
-            ev->is_new = 0; /* a re-sent message: nothing changes */
-            rc = MCSEC_OK;
-            goto out;
-        }
-    } else if (rc != MCSEC_ERR_UNKNOWN_KEY) {
-        snprintf(ev->message, sizeof ev->message, "cannot read the keystore: %s",
-                 mcsec_keystore_last_error());
-        goto out;
     }
-    snprintf(rec.group_uri, sizeof rec.group_uri, "%s", g->key_params.group_id);
-    memcpy(rec.gmk, g->key, sizeof rec.gmk);
-    rec.gmk_id = g->key_id;
-    rec.guk_id = g->csb_id;
-    rec.activation = g->key_params.activation;
-    rec.expiry = g->key_params.expiry;
-    rec.status = g->key_params.status;
-    rec.mikey_timestamp = g->timestamp;
-    if ((rc = mcsec_keystore_put_gmk(c->ks, &rec)) != MCSEC_OK) {
-        snprintf(ev->message, sizeof ev->message, "cannot store the GMK: %s",
-                 mcsec_keystore_last_error());
-        goto out;
-    }
-    ev->is_new = 1;
-out:
-    mcsec_memzero(&rec, sizeof rec);
-    mcsec_memzero(&old, sizeof old);
     return rc;
 }
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include "mcsec/eccsi.h"
 #include "mcsec/kdf.h"
 #include "mcsec/sakke.h"
@@ -18,6 +20,10 @@ mcsec_status_t mcsec_sakke_selftest(void);
 mcsec_status_t mcsec_kdf_selftest(void);
 
 /* Every public entry point starts with this. */
+/* A keyed HMAC context (SHA-256, or SHA-1 if sha256 is 0), duplicated from a template made
+ * once (kdf.c): free it with EVP_MAC_CTX_free, which cleanses the key. NULL on failure. */
+EVP_MAC_CTX *mcsec_hmac_ctx(int sha256, const uint8_t *key, size_t key_len);
+
 #define MCSEC_REQUIRE_INIT()                                                                      \
     do {                                                                                          \
         mcsec_status_t init_rc_ = mcsec_init();                                                   \

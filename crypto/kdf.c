@@ -1,5 +1,6 @@
 /* MIKEY key derivation (RFC 3830 4.1.2-4.1.4 with the RFC 6043 PRF-HMAC-SHA-256 variant)
  * and the SRTP AES-CM key derivation function (RFC 3711 4.3, kdr = 0, index 0). */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -20,6 +21,58 @@
 #define SRTP_SALT_LEN 14
 #define SRTP_LABEL_MAX 0x07 /* RFC 3711 0x00-0x05, RFC 6904 0x06-0x07 */
 #define AES_BLOCK 16
+
+/* Keyless HMAC contexts with their digest set, made once and duplicated per use: fetching the
+ * HMAC implementation and the digest by name (EVP_MAC_fetch, digest parameters) costs far more
+ * than the HMAC itself under OpenSSL 3 (it takes global locks), and a call join derives six
+ * keys. A template is never modified after it is made, so duplicating it from several threads
+ * is safe. */
+static EVP_MAC_CTX *hmac_tmpl[2]; /* [0] SHA-1, [1] SHA-256 */
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void hmac_tmpl_init(void)
+{
+    static const char *const digests[2] = {"SHA1", "SHA256"};
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    for (int i = 0; i < 2 && mac != NULL; i++) {
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digests[i], 0),
+            OSSL_PARAM_construct_end(),
+        };
+        EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+        if (ctx != NULL && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+            EVP_MAC_CTX_free(ctx);
+            ctx = NULL;
+        }
+        hmac_tmpl[i] = ctx;
+    }
+    EVP_MAC_free(mac);
+}
+
+EVP_MAC_CTX *mcsec_hmac_ctx(int sha256, const uint8_t *key, size_t key_len)
+{
+    pthread_once(&hmac_once, hmac_tmpl_init);
+    EVP_MAC_CTX *t = hmac_tmpl[sha256 ? 1 : 0], *ctx = t != NULL ? EVP_MAC_CTX_dup(t) : NULL;
+    if (ctx != NULL && EVP_MAC_init(ctx, key, key_len, NULL) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+mcsec_status_t mcsec_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg,
+                                 size_t msg_len, uint8_t out[32])
+{
+    MCSEC_REQUIRE_INIT();
+    if (key == NULL || key_len == 0 || (msg == NULL && msg_len > 0) || out == NULL)
+        return MCSEC_ERR_BAD_INPUT;
+    size_t got = 0;
+    EVP_MAC_CTX *ctx = mcsec_hmac_ctx(1, key, key_len);
+    int ok = ctx != NULL && EVP_MAC_update(ctx, msg, msg_len) == 1 &&
+             EVP_MAC_final(ctx, out, &got, 32) == 1 && got == 32;
+    EVP_MAC_CTX_free(ctx); /* cleanses the keyed state */
+    return ok ? MCSEC_OK : MCSEC_ERR_INTERNAL;
+}
 
 /* HMAC(key set on ctx, a || b) into out (h_len octets). b may be NULL when b_len is 0.
  * out may alias a: a is fully absorbed before out is written. */
@@ -77,15 +130,12 @@ mcsec_status_t mcsec_mikey_prf(mcsec_mikey_prf_t prf, const uint8_t *inkey, size
         out_len > KDF_MAX_OUT)
         return MCSEC_ERR_BAD_INPUT;
 
-    const char *digest;
     size_t h_len;
     switch (prf) {
     case MCSEC_MIKEY_PRF_HMAC_SHA1:
-        digest = "SHA1";
         h_len = 20;
         break;
     case MCSEC_MIKEY_PRF_HMAC_SHA256:
-        digest = "SHA256";
         h_len = 32;
         break;
     default:
@@ -95,17 +145,12 @@ mcsec_status_t mcsec_mikey_prf(mcsec_mikey_prf_t prf, const uint8_t *inkey, size
     mcsec_status_t rc = MCSEC_ERR_INTERNAL;
     uint8_t acc[KDF_MAX_OUT]; /* out may alias inkey or label: write it only at the end */
     EVP_MAC_CTX *ctx = NULL;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     memset(acc, 0, out_len);
-    if (mac == NULL || (ctx = EVP_MAC_CTX_new(mac)) == NULL)
-        goto out;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
     for (size_t off = 0; off < inkey_len; off += KDF_PIECE_LEN) {
         size_t piece = inkey_len - off < KDF_PIECE_LEN ? inkey_len - off : KDF_PIECE_LEN;
-        if (EVP_MAC_init(ctx, inkey + off, piece, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        if ((ctx = mcsec_hmac_ctx(prf == MCSEC_MIKEY_PRF_HMAC_SHA256, inkey + off, piece)) ==
+            NULL) {
             rc = MCSEC_ERR_INTERNAL;
             goto out;
         }
@@ -120,7 +165,6 @@ out:
         mcsec_memzero(out, out_len);
     mcsec_memzero(acc, sizeof acc);
     EVP_MAC_CTX_free(ctx); /* frees and cleanses the keyed HMAC state */
-    EVP_MAC_free(mac);
     return rc;
 }
 

@@ -102,15 +102,9 @@ mcsec_status_t mcsec_guk_id(const uint8_t *gmk, size_t gmk_len, uint32_t gmk_id,
     uint8_t mac_out[32];
     size_t got = 0;
     uint32_t salt;
-    EVP_MAC_CTX *ctx = NULL;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_end(),
-    };
+    EVP_MAC_CTX *ctx = mcsec_hmac_ctx(1, gmk, gmk_len);
     put_len16(l16, u_len);
-    if (mac == NULL || (ctx = EVP_MAC_CTX_new(mac)) == NULL ||
-        EVP_MAC_init(ctx, gmk, gmk_len, params) != 1 || EVP_MAC_update(ctx, &fc, 1) != 1 ||
+    if (ctx == NULL || EVP_MAC_update(ctx, &fc, 1) != 1 ||
         EVP_MAC_update(ctx, (const uint8_t *)uri, u_len) != 1 ||
         EVP_MAC_update(ctx, l16, sizeof l16) != 1 ||
         EVP_MAC_final(ctx, mac_out, &got, sizeof mac_out) != 1 || got != sizeof mac_out)
@@ -125,6 +119,5 @@ mcsec_status_t mcsec_guk_id(const uint8_t *gmk, size_t gmk_len, uint32_t gmk_id,
 out:
     mcsec_memzero(mac_out, sizeof mac_out);
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
     return rc;
 }

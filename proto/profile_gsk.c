@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "internal.h"
 #include "mcsec/secmem.h"
@@ -48,9 +47,7 @@ static mcsec_status_t kemac_keys(const uint8_t gmk[16], uint32_t csb, mcsec_mike
 }
 
 static mcsec_status_t hmac256(const uint8_t key[32], const uint8_t *p, size_t n, uint8_t out[32]) {
-    unsigned len = 0;
-    return HMAC(EVP_sha256(), key, 32, p, n, out, &len) != NULL && len == 32 ? MCSEC_OK
-                                                                          : MCSEC_ERR_INTERNAL;
+    return mcsec_hmac_sha256(key, 32, p, n, out);
 }
 
 mcsec_status_t mcsec_gsk_build(const mcsec_eccsi_signer_t *signer, const char *talker_uri,

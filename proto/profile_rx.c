@@ -1,6 +1,7 @@
 /* The profile receiver (KMS public keys, our key sets per key period, replay cache, clock)
  * and the checks the GMK and GSK profiles share: SRTP policy, ECCSI SIGN, freshness. */
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -270,12 +271,20 @@ mcsec_status_t mcsec_prof_sign(mcsec_mikey_builder_t *b, const mcsec_eccsi_signe
     return st;
 }
 
+/* AES-128-CTR fetched once: OpenSSL 3 fetches the implementation on every init otherwise,
+ * which costs more than the few blocks a MIKEY message encrypts. */
+static pthread_once_t ctr_once = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *aes_128_ctr;
+static void ctr_init(void) { aes_128_ctr = EVP_CIPHER_fetch(NULL, "AES-128-CTR", NULL); }
+
 mcsec_status_t mcsec_prof_aes_ctr(const uint8_t key[16], const uint8_t iv[16], const uint8_t *in,
                                   uint8_t *out, size_t len) {
+    pthread_once(&ctr_once, ctr_init);
+    if (aes_128_ctr == NULL) return MCSEC_ERR_INTERNAL;
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     if (c == NULL) return MCSEC_ERR_NOMEM;
     int outl = 0, finl = 0, ok = len <= INT32_MAX &&
-                                  EVP_EncryptInit_ex(c, EVP_aes_128_ctr(), NULL, key, iv) == 1 &&
+                                  EVP_EncryptInit_ex(c, aes_128_ctr, NULL, key, iv) == 1 &&
                                   EVP_EncryptUpdate(c, out, &outl, in, (int)len) == 1 &&
                                   EVP_EncryptFinal_ex(c, out + outl, &finl) == 1;
     EVP_CIPHER_CTX_free(c);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "args.h"
+#include "mcsec/client.h"
 #include "mcsec/keystore.h"
 #include "mcsec/kmsxml.h"
 #include "mcsec/profile.h"
@@ -26,6 +27,24 @@ int cmd_mikey(int argc, char *argv[]);
 int cmd_gmk(int argc, char *argv[]);
 int cmd_gmk_receive(int argc, char *argv[]);
 int cmd_register(int argc, char *argv[]);
+int cmd_talk(int argc, char *argv[]);
+int cmd_adhoc(int argc, char *argv[]);
+/* gmk create, and adhoc create (adhoc: --send over the call channel, --out-dir optional). */
+int cli_gmk_create(const char *cmd, int adhoc, int argc, char *argv[]);
+
+/* --- Call transport options (netopts.c) ------------------------------------------------ */
+
+typedef struct {
+    const char *address, *port_s, *interface;
+    const char *peers[MCSEC_NET_MAX_PEERS];
+    size_t n_peers;
+} cli_net_opts_t;
+/* The option lines for --help. */
+const char *cli_net_help(void);
+/* Matches --address, --port, --interface, --peer at argv[*i]: as cli_option (1, 0 or -1). */
+int cli_net_option(const char *cmd, int argc, char *argv[], int *i, cli_net_opts_t *o);
+/* Opens the transport for group; CLI_OK, or CLI_USAGE / CLI_FAIL with the error printed. */
+int cli_net_open(const char *cmd, const cli_net_opts_t *o, const char *group, mcsec_net_t **net);
 
 
 

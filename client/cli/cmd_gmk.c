@@ -3,17 +3,18 @@
  * I_MESSAGE (one file per member, `<member-uri>.mikey`, the URI made file-name safe), and the
  * handset stores the GMK itself. `mcsec gmk receive` (cmd_gmk_receive.c) is the other end. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
 #include "internal.h" /* mcsec_file_write_atomic */
 #include "mcsec/kdf.h"
 #include "mcsec/secmem.h"
 
-#define CMD "gmk create"
 #define MAX_MEMBERS 4096
 #define MSG_CAP 4096
 
@@ -28,7 +29,68 @@ static const char *const create_help =
     "  --out-dir DIR           where the message files go (created if missing)\n"
     "  --lifetime SECONDS      expiry this long after now (default: no expiry)\n";
 
-static int create(int argc, char *argv[]) {
+/* The call datagrams of an ad-hoc delivery, kept to be sent (and repeated) once all are built. */
+typedef struct {
+    uint8_t **d;
+    size_t *len, n;
+} outbox_t;
+
+static mcsec_status_t outbox_add(outbox_t *b, const char *group, const char *member,
+                                 const uint8_t *msg, size_t len) {
+    size_t cap = len + strlen(group) + strlen(member) + 32;
+    uint8_t **d = realloc(b->d, (b->n + 1) * sizeof *d);
+    if (d == NULL) return MCSEC_ERR_NOMEM;
+    b->d = d;
+    size_t *l = realloc(b->len, (b->n + 1) * sizeof *l);
+    if (l == NULL) return MCSEC_ERR_NOMEM;
+    b->len = l;
+    if ((b->d[b->n] = malloc(cap)) == NULL) return MCSEC_ERR_NOMEM;
+    mcsec_status_t rc = mcsec_call_gmk_datagram(group, member, msg, len, b->d[b->n], cap,
+                                                &b->len[b->n]);
+    if (rc != MCSEC_OK) {
+        free(b->d[b->n]);
+        return rc;
+    }
+    b->n++;
+    return MCSEC_OK;
+}
+
+/* Sends every datagram `repeat` times, 300 ms apart: UDP may lose one, and members that repeat
+ * nothing see the copies as replays of a message they stored (harmless). */
+static int outbox_send(const char *cmd, const outbox_t *b, mcsec_net_t *net, unsigned repeat) {
+    for (unsigned r = 0; r < repeat; r++) {
+        if (r > 0) nanosleep(&(struct timespec){0, 300 * 1000000L}, NULL);
+        for (size_t i = 0; i < b->n; i++)
+            if (mcsec_net_send(net, MCSEC_NET_CONTROL, b->d[i], b->len[i]) != MCSEC_OK) {
+                cli_error(cmd, "%s", mcsec_net_last_error());
+                return CLI_FAIL;
+            }
+    }
+    return CLI_OK;
+}
+
+static void outbox_free(outbox_t *b) {
+    for (size_t i = 0; i < b->n; i++)
+        free(b->d[i]);
+    free(b->d);
+    free(b->len);
+}
+
+static const char *const adhoc_help =
+    "usage: mcsec adhoc create --store DIR --group URI --member URI [--member URI ...]\n"
+    "                          [--send [--repeat N]] [--out-dir DIR] [--lifetime SECONDS]\n"
+    "                          [--passphrase-file FILE] [transport options]\n\n"
+    "This handset becomes the group manager of an ad-hoc group (seed 002 6.3.1.3.3): a fresh\n"
+    "GMK, signed by this handset's identity, goes to every member in a MIKEY-SAKKE I_MESSAGE,\n"
+    "sent on the group's call channel (--send; members listening with `mcsec talk` or\n"
+    "`mcsec adhoc join` store it) and/or written to DIR/<member-uri>.mikey for `mcsec gmk\n"
+    "receive`. No KMS or Group Manager is needed. The GMK is stored here too.\n"
+    "  --send                  send the messages on the call channel\n"
+    "  --repeat N              send each N times, 300 ms apart (default 3)\n"
+    "  --out-dir DIR           also write the message files there\n"
+    "  --lifetime SECONDS      expiry this long after now (default: no expiry)\n";
+
+int cli_gmk_create(const char *cmd, int adhoc, int argc, char *argv[]) {
     const char *store = NULL, *group = NULL, *out_dir = NULL, *pass = NULL, *lifetime_s = NULL;
     const char **members = NULL;
     size_t n_members = 0;
@@ -41,82 +103,105 @@ static int create(int argc, char *argv[]) {
     mcsec_gmk_record_t rec;
     uint8_t gmk[MCSEC_GMK_LEN], *msg = NULL;
     uint32_t gmk_id = 0;
-    int ret = CLI_USAGE;
+    int ret = CLI_USAGE, send = 0;
+    const char *repeat_s = NULL;
+    uint64_t repeat = 3;
+    cli_net_opts_t net_opts;
+    mcsec_net_t *net = NULL;
+    outbox_t box = {0};
+    memset(&net_opts, 0, sizeof net_opts);
 
     memset(&me, 0, sizeof me);
     memset(&cur, 0, sizeof cur);
     memset(&rec, 0, sizeof rec);
     memset(gmk, 0, sizeof gmk);
     if ((members = calloc((size_t)argc, sizeof *members)) == NULL) {
-        cli_error(CMD, "out of memory");
+        cli_error(cmd, "out of memory");
         return CLI_FAIL;
     }
     for (int i = 1; i < argc; i++) {
         int m;
         const char *member = NULL;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(create_help, stdout);
+            fputs(adhoc ? adhoc_help : create_help, stdout);
+            if (adhoc) fputs(cli_net_help(), stdout);
             ret = CLI_OK;
             goto out;
         }
-        if ((m = cli_option(CMD, argc, argv, &i, "--member", &member, "sip:bob@example.org"))) {
+        if ((m = cli_option(cmd, argc, argv, &i, "--member", &member, "sip:bob@example.org"))) {
             if (m < 0) goto out;
             members[n_members++] = member;
             continue;
         }
-        if ((m = cli_option(CMD, argc, argv, &i, "--store", &store, "~/.mcsec")) ||
-            (m = cli_option(CMD, argc, argv, &i, "--group", &group, "sip:fire-3@example.org")) ||
-            (m = cli_option(CMD, argc, argv, &i, "--out-dir", &out_dir, "outbox")) ||
-            (m = cli_option(CMD, argc, argv, &i, "--lifetime", &lifetime_s, "86400")) ||
-            (m = cli_option(CMD, argc, argv, &i, "--passphrase-file", &pass, "pass.txt"))) {
+        if (adhoc && strcmp(argv[i], "--send") == 0) {
+            send = 1;
+            continue;
+        }
+        if (adhoc && ((m = cli_net_option(cmd, argc, argv, &i, &net_opts)) ||
+                      (m = cli_option(cmd, argc, argv, &i, "--repeat", &repeat_s, "3")))) {
             if (m < 0) goto out;
             continue;
         }
-        ret = cli_bad_arg(CMD, CMD, argv[i]);
+        if ((m = cli_option(cmd, argc, argv, &i, "--store", &store, "~/.mcsec")) ||
+            (m = cli_option(cmd, argc, argv, &i, "--group", &group, "sip:fire-3@example.org")) ||
+            (m = cli_option(cmd, argc, argv, &i, "--out-dir", &out_dir, "outbox")) ||
+            (m = cli_option(cmd, argc, argv, &i, "--lifetime", &lifetime_s, "86400")) ||
+            (m = cli_option(cmd, argc, argv, &i, "--passphrase-file", &pass, "pass.txt"))) {
+            if (m < 0) goto out;
+            continue;
+        }
+        ret = cli_bad_arg(cmd, cmd, argv[i]);
         goto out;
     }
-    if (store == NULL || group == NULL || out_dir == NULL || n_members == 0) {
-        cli_error(CMD, "--store, --group, --out-dir and at least one --member are required, e.g. "
-                       "--group sip:fire-3@example.org --member sip:bob@example.org");
+    if (store == NULL || group == NULL || (out_dir == NULL && !send) || n_members == 0) {
+        cli_error(cmd, "--store, --group, %s and at least one --member are required, e.g. "
+                       "--group sip:fire-3@example.org --member sip:bob@example.org",
+                  adhoc ? "--send or --out-dir (or both)" : "--out-dir");
         goto out;
     }
+    if (repeat_s != NULL && (!cli_parse_u64(repeat_s, &repeat) || repeat == 0 || repeat > 100)) {
+        cli_error(cmd, "--repeat '%s' is not a count from 1 to 100", repeat_s);
+        goto out;
+    }
+
     if (group[0] == 0 || strlen(group) >= MCSEC_PROFILE_URI_MAX) {
-        cli_error(CMD, "--group must be a URI of 1 to %d octets", MCSEC_PROFILE_URI_MAX - 1);
+        cli_error(cmd, "--group must be a URI of 1 to %d octets", MCSEC_PROFILE_URI_MAX - 1);
         goto out;
     }
     if (n_members > MAX_MEMBERS) {
-        cli_error(CMD, "at most %d members per command; split the group", MAX_MEMBERS);
+        cli_error(cmd, "at most %d members per command; split the group", MAX_MEMBERS);
         goto out;
     }
     for (size_t i = 0; i < n_members; i++) {
         char name[256];
         if (members[i][0] == 0 || !mcsec_mikey_file_name(members[i], name, sizeof name)) {
-            cli_error(CMD, "--member '%s' is empty or too long for a file name (255 octets "
+            cli_error(cmd, "--member '%s' is empty or too long for a file name (255 octets "
                            "with the .mikey suffix and escapes)",
                       members[i]);
             goto out;
         }
         for (size_t k = 0; k < i; k++)
             if (strcmp(members[k], members[i]) == 0) {
-                cli_error(CMD, "--member %s is given twice; give each member once", members[i]);
+                cli_error(cmd, "--member %s is given twice; give each member once", members[i]);
                 goto out;
             }
     }
     if (lifetime_s != NULL && (!cli_parse_u64(lifetime_s, &lifetime) || lifetime == 0 ||
                                lifetime > 100ull * 365 * 86400)) {
-        cli_error(CMD, "--lifetime '%s' is not a number of seconds from 1 to 100 years",
+        cli_error(cmd, "--lifetime '%s' is not a number of seconds from 1 to 100 years",
                   lifetime_s);
         goto out;
     }
 
+    if (send && (ret = cli_net_open(cmd, &net_opts, group, &net)) != CLI_OK) goto out;
     ret = CLI_FAIL;
-    if ((ret = cli_store_open(CMD, store, pass, 0, &ks)) != CLI_OK) goto out;
+    if ((ret = cli_store_open(cmd, store, pass, 0, &ks)) != CLI_OK) goto out;
     ret = CLI_FAIL;
-    if (cli_store_identity(CMD, ks, &kms, &me) != CLI_OK) goto out;
+    if (cli_store_identity(cmd, ks, &kms, &me) != CLI_OK) goto out;
     uint64_t ntp_time = cli_ntp_now64(), now = ntp_time >> 32;
     if (mcsec_key_period_no(now, kms.key_period, kms.key_period_offset, &period_no) != MCSEC_OK ||
         mcsec_keystore_get_keyset(ks, period_no, &cur) != MCSEC_OK) {
-        cli_error(CMD, "the keystore has no key set for the current key period (%" PRIu64
+        cli_error(cmd, "the keystore has no key set for the current key period (%" PRIu64
                        "); import or fetch this period's keys first",
                   period_no);
         goto out;
@@ -125,21 +210,21 @@ static int create(int argc, char *argv[]) {
                                                cur.ssk, cur.pvt);
     if (rc == MCSEC_OK) rc = mcsec_sakke_sender_new(&sakke, kms.Z);
     if (rc != MCSEC_OK) {
-        cli_error(CMD, "the stored keys of period %" PRIu64 " do not work (%s); re-import them",
+        cli_error(cmd, "the stored keys of period %" PRIu64 " do not work (%s); re-import them",
                   period_no, mcsec_strerror(rc));
         goto out;
     }
-    if (mkdir(out_dir, 0700) != 0) {
+    if (out_dir != NULL && mkdir(out_dir, 0700) != 0) {
         struct stat st;
         if (stat(out_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            cli_error(CMD, "--out-dir %s is not a directory and cannot be created", out_dir);
+            cli_error(cmd, "--out-dir %s is not a directory and cannot be created", out_dir);
             goto out;
         }
     }
 
     if (mcsec_random_bytes(gmk, sizeof gmk) != MCSEC_OK ||
         mcsec_random_bytes((uint8_t *)&gmk_id, sizeof gmk_id) != MCSEC_OK) {
-        cli_error(CMD, "the random generator failed; try again");
+        cli_error(cmd, "the random generator failed; try again");
         goto out;
     }
     gmk_id &= 0x0fffffffu; /* purpose tag 0: GMK */
@@ -158,7 +243,7 @@ static int create(int argc, char *argv[]) {
         .sakke = sakke,
     };
     if ((msg = malloc(MSG_CAP)) == NULL) {
-        cli_error(CMD, "out of memory");
+        cli_error(cmd, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n_members; i++) {
@@ -166,12 +251,17 @@ static int create(int argc, char *argv[]) {
         size_t len;
         rc = mcsec_gmk_build(&tx, members[i], gmk, gmk_id, &kp, ntp_time, msg, MSG_CAP, &len);
         if (rc != MCSEC_OK) {
-            cli_error(CMD, "cannot build the message for %s: %s", members[i], mcsec_strerror(rc));
+            cli_error(cmd, "cannot build the message for %s: %s", members[i], mcsec_strerror(rc));
             goto out;
         }
+        if (send && outbox_add(&box, group, members[i], msg, len) != MCSEC_OK) {
+            cli_error(cmd, "out of memory");
+            goto out;
+        }
+        if (out_dir == NULL) continue;
         (void)mcsec_mikey_file_name(members[i], name, sizeof name);
         if (mcsec_file_write_atomic(out_dir, name, msg, len, 0) != MCSEC_OK) {
-            cli_error(CMD, "%s", mcsec_keystore_last_error());
+            cli_error(cmd, "%s", mcsec_keystore_last_error());
             goto out;
         }
         printf("wrote %s/%s\n", out_dir, name);
@@ -185,13 +275,21 @@ static int create(int argc, char *argv[]) {
     rec.mikey_timestamp = ntp_time;
     if (mcsec_guk_id(gmk, sizeof gmk, gmk_id, cur.user_uri, &rec.guk_id) != MCSEC_OK ||
         mcsec_keystore_put_gmk(ks, &rec) != MCSEC_OK) {
-        cli_error(CMD, "the messages are written but the GMK could not be stored: %s",
+        cli_error(cmd, "the messages are written but the GMK could not be stored: %s",
                   mcsec_keystore_last_error());
         goto out;
     }
-    printf("GMK-ID %08" PRIx32 " for %s: %zu member message%s in %s; stored as the group's "
+    if (send && outbox_send(cmd, &box, net, (unsigned)repeat) != CLI_OK) goto out;
+    char where[PATH_MAX + 128];
+    if (send && out_dir != NULL)
+        snprintf(where, sizeof where, "sent on %s and in %s", mcsec_net_describe(net), out_dir);
+    else if (send)
+        snprintf(where, sizeof where, "sent on %s", mcsec_net_describe(net));
+    else
+        snprintf(where, sizeof where, "in %s", out_dir);
+    printf("GMK-ID %08" PRIx32 " for %s: %zu member message%s %s; stored as the group's "
            "current GMK\n",
-           gmk_id, group, n_members, n_members == 1 ? "" : "s", out_dir);
+           gmk_id, group, n_members, n_members == 1 ? "" : "s", where);
     ret = CLI_OK;
 out:
     mcsec_memzero(gmk, sizeof gmk);
@@ -202,6 +300,8 @@ out:
     mcsec_eccsi_signer_free(signer);
     mcsec_sakke_sender_free(sakke);
     mcsec_keystore_close(ks);
+    mcsec_net_close(net);
+    outbox_free(&box);
     free(members);
     return ret;
 }
@@ -263,9 +363,11 @@ out:
     return ret;
 }
 
+static int gmk_create(int argc, char *argv[]) { return cli_gmk_create("gmk create", 0, argc, argv); }
+
 int cmd_gmk(int argc, char *argv[]) {
     static const cli_sub_t subs[] = {
-        {"create", create, "make a GMK for an ad-hoc group and a message per member"},
+        {"create", gmk_create, "make a GMK for an ad-hoc group and a message per member"},
         {"receive", cmd_gmk_receive, "verify, decrypt and store GMK messages"},
         {"list", list, "list the stored GMKs and each group's current one"},
         {NULL, NULL, NULL},

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mcsec/client.h"
 #include "mcsec/secmem.h"
 
 #define CMD "gmk receive"
@@ -23,57 +24,28 @@ static const char *const receive_help =
     "                          raise it for messages delivered late (e.g. by SMS)\n"
     "  --base64                the files hold base64 text\n";
 
-/* Stores the GMK of one opened message; returns CLI_OK or CLI_FAIL (printed). */
+/* Stores the GMK of one opened message (mcsec_handset_store_gmk); CLI_OK or CLI_FAIL (printed). */
 static int store_gmk(mcsec_keystore_t *ks, const char *file, const mcsec_gmk_result_t *g) {
-    mcsec_gmk_record_t rec, old;
-    int ret = CLI_FAIL;
-    memset(&rec, 0, sizeof rec);
-    memset(&old, 0, sizeof old);
     if (!g->key_params_decoded || g->key_params.group_id[0] == 0) {
         cli_error(CMD, "%s: the message names no group (no decodable key parameters with a "
                        "group id); ask its sender for a TS 33.180 message",
                   file);
-        goto out;
+        return CLI_FAIL;
     }
-    mcsec_status_t rc = mcsec_keystore_get_gmk(ks, g->key_id, &old);
-    if (rc == MCSEC_OK) {
-        if (!mcsec_ct_equal(old.gmk, g->key, sizeof old.gmk) ||
-            strcmp(old.group_uri, g->key_params.group_id) != 0) {
-            cli_error(CMD, "%s: GMK-ID %08" PRIx32 " is already stored with another key or "
-                           "group; refusing to replace it (report this to the group manager)",
-                      file, g->key_id);
-            goto out;
-        }
-        if (old.mikey_timestamp >= g->timestamp) {
-            printf("%s: GMK-ID %08" PRIx32 " already stored from a message as new or newer; "
-                   "unchanged\n",
-                   file, g->key_id);
-            ret = CLI_OK;
-            goto out;
-        }
-    } else if (rc != MCSEC_ERR_UNKNOWN_KEY) {
-        cli_error(CMD, "cannot read the keystore: %s", mcsec_keystore_last_error());
-        goto out;
+    int is_new = 0;
+    if (mcsec_handset_store_gmk(ks, g, g->key_params.group_id, &is_new) != MCSEC_OK) {
+        cli_error(CMD, "%s: %s", file, mcsec_keystore_last_error());
+        return CLI_FAIL;
     }
-    snprintf(rec.group_uri, sizeof rec.group_uri, "%s", g->key_params.group_id);
-    memcpy(rec.gmk, g->key, sizeof rec.gmk);
-    rec.gmk_id = g->key_id;
-    rec.guk_id = g->csb_id;
-    rec.activation = g->key_params.activation;
-    rec.expiry = g->key_params.expiry;
-    rec.status = g->key_params.status;
-    rec.mikey_timestamp = g->timestamp;
-    if (mcsec_keystore_put_gmk(ks, &rec) != MCSEC_OK) {
-        cli_error(CMD, "%s: cannot store the GMK: %s", file, mcsec_keystore_last_error());
-        goto out;
-    }
-    printf("%s: stored GMK-ID %08" PRIx32 " for %s%s\n", file, g->key_id, rec.group_uri,
-           g->group_id_bound ? "" : " (ad-hoc group: signed by a member, not the group identity)");
-    ret = CLI_OK;
-out:
-    mcsec_memzero(&rec, sizeof rec);
-    mcsec_memzero(&old, sizeof old);
-    return ret;
+    if (!is_new)
+        printf("%s: GMK-ID %08" PRIx32 " already stored from a message as new or newer; "
+               "unchanged\n",
+               file, g->key_id);
+    else
+        printf("%s: stored GMK-ID %08" PRIx32 " for %s%s\n", file, g->key_id,
+               g->key_params.group_id,
+               g->group_id_bound ? "" : " (ad-hoc group: signed by a member, not the group identity)");
+    return CLI_OK;
 }
 
 static int receive_one(mcsec_keystore_t *ks, mcsec_profile_receiver_t *rx, const char *file,

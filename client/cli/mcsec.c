@@ -16,6 +16,8 @@ static const struct command {
     {"mikey", cmd_mikey, "inspect a MIKEY message: decode, verify, decrypt"},
     {"gmk", cmd_gmk, "create GMKs for an ad-hoc group; receive GMK messages"},
     {"register", cmd_register, "stay registered with a Group Manager and store the GMKs it sends"},
+    {"talk", cmd_talk, "talk in a group call (SRTP, verified talkers), listen, or both"},
+    {"adhoc", cmd_adhoc, "lead or join an ad-hoc group with no network infrastructure"},
     {"uid", cmd_uid, "print the 3GPP UID (format 2) of a user for a key period"},
 };
 

@@ -31,6 +31,10 @@ mcsec_status_t mcsec_mikey_prf(mcsec_mikey_prf_t prf, const uint8_t *inkey, size
                                const uint8_t *label, size_t label_len, uint8_t *out,
                                size_t out_len) MCSEC_MUST_CHECK;
 
+/* HMAC-SHA-256(key, msg) (the MIKEY MACs and their relatives). */
+mcsec_status_t mcsec_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg,
+                                 size_t msg_len, uint8_t out[32]) MCSEC_MUST_CHECK;
+
 /* Derive with label = const(32) || cs_id(8) || csb_id(32) || rand. */
 mcsec_status_t mcsec_mikey_derive(mcsec_mikey_prf_t prf, const uint8_t *inkey, size_t inkey_len,
                                   uint32_t constant, uint8_t cs_id, uint32_t csb_id,

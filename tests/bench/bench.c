@@ -24,6 +24,9 @@ static const struct {
      "[--json]               KMS issuance: in process, end to end over loopback, bulk provisioning"},
     {"groupmgr", bench_cmd_groupmgr,
      "[--members N] [--big N] [--rounds R] [--json]  rekey time of a group (and of a 10,000-member one)"},
+    {"call", bench_cmd_call,
+     "[--json] [--rounds N]   joining a group call vs a cold ECCSI verification; SRTP through\n"
+     "                                mcsec vs raw libsrtp (packets per second)"},
     {"selftest", bench_cmd_selftest,
      "                       run the library's known-answer self test"},
 };

@@ -9,6 +9,7 @@ int bench_cmd_crypto(int argc, char **argv);
 int bench_cmd_mikey(int argc, char **argv);
 int bench_cmd_kms(int argc, char **argv);
 int bench_cmd_groupmgr(int argc, char **argv);
+int bench_cmd_call(int argc, char **argv);
 int bench_cmd_selftest(int argc, char **argv);
 
 /* "model name" from /proc/cpuinfo (or "unknown"), and the online core count. */

@@ -587,6 +587,38 @@ static void test_replay_cache(void) {
     CHECK_STATUS(mcsec_replay_new(&rc, 0), MCSEC_ERR_BAD_INPUT);
 }
 
+/* The hash table at its capacity, and through many generations of expired entries (tombstones,
+ * rebuilds): every live entry is found, nothing else is, and a full table fails closed. */
+static void test_replay_cache_churn(void) {
+    enum { CAP = 4096, GENERATIONS = 6 };
+    mcsec_replay_t *rc;
+    uint8_t rnd[16] = {0};
+    int all_added = 1, all_seen = 1, none_stale = 1, refused = 1;
+    CHECK_STATUS(mcsec_replay_new(&rc, CAP), MCSEC_OK);
+    for (uint32_t g = 0; g < GENERATIONS; g++) {
+        uint64_t now = 1000 + 100 * g; /* entries of generation g live until now + 50 */
+        for (uint32_t i = 0; i < CAP; i++) {
+            memcpy(rnd, &i, sizeof i);
+            all_added &= mcsec_replay_add(rc, rnd, 16, g, now + 50, now) == MCSEC_OK;
+        }
+        for (uint32_t i = 0; i < CAP; i++) {
+            memcpy(rnd, &i, sizeof i);
+            all_seen &= mcsec_replay_seen(rc, rnd, 16, g, now);
+            all_seen &= mcsec_replay_add(rc, rnd, 16, g, now + 50, now) == MCSEC_ERR_REPLAY;
+            none_stale &= !mcsec_replay_seen(rc, rnd, 16, g + 1000, now);
+            if (g > 0) none_stale &= !mcsec_replay_seen(rc, rnd, 16, g - 1, now);
+        }
+        uint32_t extra = CAP + g;
+        memcpy(rnd, &extra, sizeof extra);
+        refused &= mcsec_replay_add(rc, rnd, 16, g, now + 50, now) == MCSEC_ERR_NOMEM;
+    }
+    CHECK(all_added);
+    CHECK(all_seen);
+    CHECK(none_stale);
+    CHECK(refused);
+    mcsec_replay_free(rc);
+}
+
 static void test_receiver(void) {
     mcsec_profile_receiver_t *rx;
     mcsec_keyset_t ks;
@@ -692,6 +724,7 @@ int main(int argc, char **argv) {
         test_tamper_every_octet();
         test_gsk();
         test_replay_cache();
+        test_replay_cache_churn();
         test_receiver();
         test_speed();
         rc = test_summary();
