@@ -208,8 +208,7 @@ mcsec_status_t mcsec_call_talk(mcsec_call_t *c, uint8_t *out, size_t cap, size_t
     memset(&ks, 0, sizeof ks);
     memset(gsk, 0, sizeof gsk);
     mcsec_status_t rc = msg == NULL ? MCSEC_ERR_NOMEM : MCSEC_OK;
-    /* The end of this second: a GMK activated within it (NTP fraction) is valid now. */
-    uint64_t now = mcsec_handset_now(c->h), ntp = now << 32 | 0xffffffffu;
+    uint64_t ntp = mcsec_handset_now64(c->h), now = ntp >> 32;
     if (rc == MCSEC_OK) rc = mcsec_keystore_current_gmk(c->h->ks, c->group, ntp, &gmk);
     if (rc == MCSEC_OK) rc = our_signer(c->h, now, &ks, &signer);
     if (rc == MCSEC_OK) rc = mcsec_random_bytes(gsk, sizeof gsk);
@@ -485,7 +484,7 @@ mcsec_status_t mcsec_call_send_rtcp(mcsec_call_t *c, uint8_t *out, size_t cap, s
     if (c == NULL || out == NULL || out_len == NULL) return MCSEC_ERR_BAD_INPUT;
     if (c->out.srtp == NULL) return MCSEC_ERR_UNKNOWN_KEY;
     if (cap < RTCP_SR_LEN) return MCSEC_ERR_BAD_LENGTH;
-    uint64_t ntp = mcsec_handset_now(c->h) << 32;
+    uint64_t ntp = mcsec_handset_now64(c->h);
     out[0] = 0x80; /* V=2, P=0, RC=0 */
     out[1] = 200;  /* SR */
     out[2] = 0;

@@ -35,8 +35,9 @@ struct mcsec_handset {
     unsigned next_gmk;
 };
 
-/* NTP seconds on the handset's clock. */
+/* NTP seconds on the handset's clock; the 64-bit NTP timestamp (with the fraction). */
 uint64_t mcsec_handset_now(const mcsec_handset_t *h);
+uint64_t mcsec_handset_now64(const mcsec_handset_t *h);
 /* mcsec_gmk_lookup_fn for mcsec_gsk_open (user: the handset): the keystore's record, kept in a
  * small cache for MCSEC_GMK_CACHE_TTL_MS (a call join then reads no file). */
 mcsec_status_t mcsec_handset_lookup_gmk(void *user, uint32_t gmk_id, mcsec_gmk_record_t *out);

@@ -12,9 +12,17 @@
 
 #define NTP_UNIX_OFFSET 2208988800u
 
+/* The system clock as a 64-bit NTP timestamp (CLOCK_REALTIME, as the daemons use). */
+static uint64_t system_ntp64(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((uint64_t)ts.tv_sec + NTP_UNIX_OFFSET) << 32 |
+           (((uint64_t)ts.tv_nsec << 32) / 1000000000u);
+}
+
 static uint64_t system_seconds(void *user) {
     (void)user;
-    return (uint64_t)time(NULL) + NTP_UNIX_OFFSET;
+    return system_ntp64() >> 32;
 }
 
 static uint64_t rx_clock(void *user) {
@@ -100,6 +108,12 @@ void mcsec_handset_set_clock(mcsec_handset_t *h, mcsec_handset_clock_fn fn, void
 }
 
 uint64_t mcsec_handset_now(const mcsec_handset_t *h) { return h->clock(h->clock_user); }
+
+uint64_t mcsec_handset_now64(const mcsec_handset_t *h) {
+    /* With the fraction: a GMK activated earlier within this second (its activation time has
+     * one) is valid now. A test clock counts whole seconds. */
+    return h->clock == system_seconds ? system_ntp64() : h->clock(h->clock_user) << 32;
+}
 
 static uint64_t mono_ms(void) {
     struct timespec ts;

@@ -23,6 +23,8 @@ mcsec_status_t mcsec_kdf_selftest(void);
 /* A keyed HMAC context (SHA-256, or SHA-1 if sha256 is 0), duplicated from a template made
  * once (kdf.c): free it with EVP_MAC_CTX_free, which cleanses the key. NULL on failure. */
 EVP_MAC_CTX *mcsec_hmac_ctx(int sha256, const uint8_t *key, size_t key_len);
+/* SHA-256 fetched once (NULL if the provider lacks it): EVP_sha256() fetches on every init. */
+const EVP_MD *mcsec_sha256_md(void);
 
 #define MCSEC_REQUIRE_INIT()                                                                      \
     do {                                                                                          \

@@ -49,6 +49,16 @@ static void hmac_tmpl_init(void)
     EVP_MAC_free(mac);
 }
 
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+static void sha256_init(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
+const EVP_MD *mcsec_sha256_md(void)
+{
+    pthread_once(&sha256_once, sha256_init);
+    return sha256_md;
+}
+
 EVP_MAC_CTX *mcsec_hmac_ctx(int sha256, const uint8_t *key, size_t key_len)
 {
     pthread_once(&hmac_once, hmac_tmpl_init);

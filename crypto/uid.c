@@ -62,8 +62,9 @@ mcsec_status_t mcsec_uid_format2(const char *uri, const char *kms_uri, uint64_t 
     mcsec_status_t rc = MCSEC_ERR_INTERNAL;
     const uint8_t fc = UID_FC;
     unsigned int md_len = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+    const EVP_MD *md = mcsec_sha256_md();
+    EVP_MD_CTX *ctx = md != NULL ? EVP_MD_CTX_new() : NULL;
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
         EVP_DigestUpdate(ctx, &fc, 1) != 1 || !update_param(ctx, UID_P0, strlen(UID_P0)) ||
         !update_param(ctx, uri, u_len) || !update_param(ctx, kms_uri, k_len) ||
         !update_uint(ctx, key_period) || !update_uint(ctx, key_period_offset) ||

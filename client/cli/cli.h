@@ -27,6 +27,7 @@ int cmd_mikey(int argc, char *argv[]);
 int cmd_gmk(int argc, char *argv[]);
 int cmd_gmk_receive(int argc, char *argv[]);
 int cmd_register(int argc, char *argv[]);
+int cmd_demo(int argc, char *argv[]);
 int cmd_talk(int argc, char *argv[]);
 int cmd_adhoc(int argc, char *argv[]);
 /* gmk create, and adhoc create (adhoc: --send over the call channel, --out-dir optional). */
