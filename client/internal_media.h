@@ -8,6 +8,27 @@
 
 #include "mcsec/status.h"
 
+/* Octet order helpers (RTP, pcap and IP headers are big-endian; WAV and pcap headers little). */
+static inline void mcsec_put_be16(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static inline void mcsec_put_be32(uint8_t *p, uint32_t v) {
+    mcsec_put_be16(p, (uint16_t)(v >> 16));
+    mcsec_put_be16(p + 2, (uint16_t)v);
+}
+static inline void mcsec_put_le16(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void mcsec_put_le32(uint8_t *p, uint32_t v) {
+    mcsec_put_le16(p, (uint16_t)v);
+    mcsec_put_le16(p + 2, (uint16_t)(v >> 16));
+}
+static inline uint32_t mcsec_be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* The largest WAV file mcsec_wav_read loads beyond its samples (headers and skipped chunks). */
 #define MCSEC_WAV_SLACK (1u << 20)
 

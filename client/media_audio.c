@@ -250,29 +250,19 @@ mcsec_status_t mcsec_wav_read(const char *path, size_t max_samples, int16_t **sa
     return rc;
 }
 
-static void put_le16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v) {
-    put_le16(p, (uint16_t)v);
-    put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
 static void wav_header(uint8_t h[WAV_HEADER], uint32_t data_len) {
     memcpy(h, "RIFF", 4);
-    put_le32(h + 4, 36 + data_len);
+    mcsec_put_le32(h + 4, 36 + data_len);
     memcpy(h + 8, "WAVEfmt ", 8);
-    put_le32(h + 16, 16);
-    put_le16(h + 20, 1);                    /* PCM */
-    put_le16(h + 22, 1);                    /* mono */
-    put_le32(h + 24, MCSEC_AUDIO_RATE);     /* sample rate */
-    put_le32(h + 28, 2 * MCSEC_AUDIO_RATE); /* byte rate */
-    put_le16(h + 32, 2);                    /* block align */
-    put_le16(h + 34, 16);                   /* bits per sample */
+    mcsec_put_le32(h + 16, 16);
+    mcsec_put_le16(h + 20, 1);                    /* PCM */
+    mcsec_put_le16(h + 22, 1);                    /* mono */
+    mcsec_put_le32(h + 24, MCSEC_AUDIO_RATE);     /* sample rate */
+    mcsec_put_le32(h + 28, 2 * MCSEC_AUDIO_RATE); /* byte rate */
+    mcsec_put_le16(h + 32, 2);                    /* block align */
+    mcsec_put_le16(h + 34, 16);                   /* bits per sample */
     memcpy(h + 36, "data", 4);
-    put_le32(h + 40, data_len);
+    mcsec_put_le32(h + 40, data_len);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len) {
@@ -297,7 +287,7 @@ mcsec_status_t mcsec_wav_write(const char *path, const int16_t *samples, size_t 
     if (buf == NULL || tmp == NULL) goto out;
     wav_header(buf, (uint32_t)(2 * n));
     for (size_t i = 0; i < n; i++)
-        put_le16(buf + WAV_HEADER + 2 * i, (uint16_t)samples[i]);
+        mcsec_put_le16(buf + WAV_HEADER + 2 * i, (uint16_t)samples[i]);
     /* A temporary file beside the target, so that rename is atomic. */
     sprintf(tmp, "%s.tmp.XXXXXX", path);
     rc = MCSEC_ERR_IO;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "internal_media.h"
 #include "mcsec/media.h"
 
 #define PCAP_LINKTYPE_IPV4 228
@@ -22,26 +23,6 @@ struct mcsec_pcap {
 
 /* The file is little-endian, as written by most tools on x86; readers detect the order by
  * the magic number. */
-static void put_le16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v) {
-    put_le16(p, (uint16_t)v);
-    put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put_be16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v) {
-    put_be16(p, (uint16_t)(v >> 16));
-    put_be16(p + 2, (uint16_t)v);
-}
-
 static int write_or_fail(mcsec_pcap_t *p, const void *buf, size_t len) {
     if (!p->failed && fwrite(buf, 1, len, p->f) != len) p->failed = 1;
     return p->failed ? -1 : 0;
@@ -58,13 +39,13 @@ mcsec_status_t mcsec_pcap_open(mcsec_pcap_t **out, const char *path) {
         return MCSEC_ERR_IO;
     }
     uint8_t h[24];
-    put_le32(h, 0xa1b2c3d4u); /* microsecond timestamps */
-    put_le16(h + 4, 2);       /* version 2.4 */
-    put_le16(h + 6, 4);
-    put_le32(h + 8, 0);  /* thiszone: UTC */
-    put_le32(h + 12, 0); /* sigfigs */
-    put_le32(h + 16, PCAP_SNAPLEN);
-    put_le32(h + 20, PCAP_LINKTYPE_IPV4);
+    mcsec_put_le32(h, 0xa1b2c3d4u); /* microsecond timestamps */
+    mcsec_put_le16(h + 4, 2);       /* version 2.4 */
+    mcsec_put_le16(h + 6, 4);
+    mcsec_put_le32(h + 8, 0);  /* thiszone: UTC */
+    mcsec_put_le32(h + 12, 0); /* sigfigs */
+    mcsec_put_le32(h + 16, PCAP_SNAPLEN);
+    mcsec_put_le32(h + 20, PCAP_LINKTYPE_IPV4);
     if (write_or_fail(p, h, sizeof h) != 0) {
         (void)mcsec_pcap_close(p);
         return MCSEC_ERR_IO;
@@ -90,28 +71,28 @@ static uint16_t fold(uint32_t sum) {
 static void ipv4_header(uint8_t *h, uint16_t id, uint32_t src, uint32_t dst, size_t udp_len) {
     memset(h, 0, IPV4_HEADER);
     h[0] = 0x45; /* version 4, 5 words */
-    put_be16(h + 2, (uint16_t)(IPV4_HEADER + udp_len));
-    put_be16(h + 4, id);
-    put_be16(h + 6, 0x4000); /* don't fragment */
+    mcsec_put_be16(h + 2, (uint16_t)(IPV4_HEADER + udp_len));
+    mcsec_put_be16(h + 4, id);
+    mcsec_put_be16(h + 6, 0x4000); /* don't fragment */
     h[8] = 64;               /* TTL */
     h[9] = 17;               /* UDP */
-    put_be32(h + 12, src);
-    put_be32(h + 16, dst);
-    put_be16(h + 10, fold(sum16(0, h, IPV4_HEADER)));
+    mcsec_put_be32(h + 12, src);
+    mcsec_put_be32(h + 16, dst);
+    mcsec_put_be16(h + 10, fold(sum16(0, h, IPV4_HEADER)));
 }
 
 /* UDP checksum over the pseudo-header (RFC 768); 0 is sent as 0xffff. */
 static void udp_header(uint8_t *u, const uint8_t *ip, uint16_t sport, uint16_t dport,
                        const uint8_t *data, size_t len) {
-    put_be16(u, sport);
-    put_be16(u + 2, dport);
-    put_be16(u + 4, (uint16_t)(UDP_HEADER + len));
-    put_be16(u + 6, 0);
+    mcsec_put_be16(u, sport);
+    mcsec_put_be16(u + 2, dport);
+    mcsec_put_be16(u + 4, (uint16_t)(UDP_HEADER + len));
+    mcsec_put_be16(u + 6, 0);
     uint32_t sum = sum16(0, ip + 12, 8); /* source and destination addresses */
     sum += 17 + (uint32_t)(UDP_HEADER + len);
     sum = sum16(sum, u, UDP_HEADER);
     uint16_t c = fold(sum16(sum, data, len));
-    put_be16(u + 6, c == 0 ? 0xffff : c);
+    mcsec_put_be16(u + 6, c == 0 ? 0xffff : c);
 }
 
 mcsec_status_t mcsec_pcap_udp(mcsec_pcap_t *p, uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
@@ -126,10 +107,10 @@ mcsec_status_t mcsec_pcap_udp(mcsec_pcap_t *p, uint32_t src_ip, uint16_t src_por
     }
     uint8_t rec[16 + IPV4_HEADER + UDP_HEADER];
     size_t total = IPV4_HEADER + UDP_HEADER + len;
-    put_le32(rec, (uint32_t)(usec / 1000000u));
-    put_le32(rec + 4, (uint32_t)(usec % 1000000u));
-    put_le32(rec + 8, (uint32_t)total);  /* captured */
-    put_le32(rec + 12, (uint32_t)total); /* on the wire */
+    mcsec_put_le32(rec, (uint32_t)(usec / 1000000u));
+    mcsec_put_le32(rec + 4, (uint32_t)(usec % 1000000u));
+    mcsec_put_le32(rec + 8, (uint32_t)total);  /* captured */
+    mcsec_put_le32(rec + 12, (uint32_t)total); /* on the wire */
     ipv4_header(rec + 16, p->id++, src_ip, dst_ip, UDP_HEADER + len);
     udp_header(rec + 16 + IPV4_HEADER, rec + 16, src_port, dst_port, data, len);
     if (write_or_fail(p, rec, sizeof rec) != 0 || (len > 0 && write_or_fail(p, data, len) != 0))

@@ -1,21 +1,8 @@
 /* RTP fixed headers (RFC 3550 5.1): build without CSRCs, extension or padding; parse strictly. */
 #include <string.h>
 
+#include "internal_media.h"
 #include "mcsec/media.h"
-
-static void put_be16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v) {
-    put_be16(p, (uint16_t)(v >> 16));
-    put_be16(p + 2, (uint16_t)v);
-}
-
-static uint32_t be32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 mcsec_status_t mcsec_rtp_build(const mcsec_rtp_header_t *h, const uint8_t *payload,
                                size_t payload_len, uint8_t *out, size_t cap, size_t *out_len) {
@@ -28,9 +15,9 @@ mcsec_status_t mcsec_rtp_build(const mcsec_rtp_header_t *h, const uint8_t *paylo
         return MCSEC_ERR_BAD_LENGTH;
     out[0] = 2 << 6; /* version 2, no padding, extension or CSRC */
     out[1] = (uint8_t)((h->marker ? 0x80 : 0) | h->payload_type);
-    put_be16(out + 2, h->seq);
-    put_be32(out + 4, h->timestamp);
-    put_be32(out + 8, h->ssrc);
+    mcsec_put_be16(out + 2, h->seq);
+    mcsec_put_be32(out + 4, h->timestamp);
+    mcsec_put_be32(out + 8, h->ssrc);
     if (payload_len > 0) memmove(out + MCSEC_RTP_HEADER_LEN, payload, payload_len);
     *out_len = MCSEC_RTP_HEADER_LEN + payload_len;
     return MCSEC_OK;
@@ -60,8 +47,8 @@ mcsec_status_t mcsec_rtp_parse(const uint8_t *pkt, size_t len, mcsec_rtp_header_
     out->payload_type = pkt[1] & 0x7f;
     out->marker = (pkt[1] & 0x80) != 0;
     out->seq = (uint16_t)((uint16_t)pkt[2] << 8 | pkt[3]);
-    out->timestamp = be32(pkt + 4);
-    out->ssrc = be32(pkt + 8);
+    out->timestamp = mcsec_be32(pkt + 4);
+    out->ssrc = mcsec_be32(pkt + 8);
     out->header_len = hl;
     out->payload = pkt + hl;
     out->payload_len = len - hl - pad;

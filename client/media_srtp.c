@@ -232,10 +232,6 @@ uint32_t mcsec_srtp_ssrc(const mcsec_srtp_t *s) {
 
 /* --- Packets ------------------------------------------------------------------------------- */
 
-static uint32_t be32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static mcsec_status_t check_direction(const mcsec_srtp_t *s, int want_outbound) {
     if (s->outbound == want_outbound) return MCSEC_OK;
     set_error(want_outbound
@@ -317,9 +313,9 @@ mcsec_status_t mcsec_srtp_unprotect(mcsec_srtp_t *s, uint8_t *pkt, size_t len, s
         set_error("RTP version %d, not 2: not an SRTP packet; drop it", pkt[0] >> 6);
         return MCSEC_ERR_STRUCTURE;
     }
-    if (be32(pkt + 8) != s->ssrc) {
+    if (mcsec_be32(pkt + 8) != s->ssrc) {
         set_error("SRTP packet from SSRC %08x, not the current talker's %08x; drop it",
-                  be32(pkt + 8), s->ssrc);
+                  mcsec_be32(pkt + 8), s->ssrc);
         return MCSEC_ERR_WRONG_RECIPIENT;
     }
     return run(s, srtp_unprotect, pkt, len, out_len, "SRTP packet");
@@ -340,8 +336,8 @@ static mcsec_status_t check_rtcp(const mcsec_srtp_t *s, const uint8_t *pkt, size
         set_error("RTCP version %d, not 2; drop it", pkt[0] >> 6);
         return MCSEC_ERR_STRUCTURE;
     }
-    if (be32(pkt + 4) != s->ssrc) {
-        set_error("RTCP sender SSRC %08x is not this stream's %08x", be32(pkt + 4), s->ssrc);
+    if (mcsec_be32(pkt + 4) != s->ssrc) {
+        set_error("RTCP sender SSRC %08x is not this stream's %08x", mcsec_be32(pkt + 4), s->ssrc);
         return wrong_ssrc;
     }
     return MCSEC_OK;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "args.h"
+#include "mcsec/bundle.h"
 #include "mcsec/client.h"
 #include "mcsec/keystore.h"
 #include "mcsec/kmsxml.h"
@@ -27,6 +28,8 @@ int cmd_mikey(int argc, char *argv[]);
 int cmd_gmk(int argc, char *argv[]);
 int cmd_gmk_receive(int argc, char *argv[]);
 int cmd_register(int argc, char *argv[]);
+/* The device credential a bundle carries (cmd_provision.c); 0 if a field is too long to store. */
+int cli_bundle_cred(const mcsec_bundle_t *b, mcsec_device_cred_t *cred);
 int cmd_demo(int argc, char *argv[]);
 int cmd_talk(int argc, char *argv[]);
 int cmd_adhoc(int argc, char *argv[]);

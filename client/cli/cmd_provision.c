@@ -34,6 +34,20 @@ static const char *open_why(mcsec_status_t rc) {
     }
 }
 
+int cli_bundle_cred(const mcsec_bundle_t *b, mcsec_device_cred_t *cred) {
+    memset(cred, 0, sizeof *cred);
+    if (strlen(b->user_uri) >= sizeof cred->user_uri || strlen(b->role) >= sizeof cred->role ||
+        strlen(b->kms_endpoint) >= sizeof cred->kms_endpoint)
+        return 0;
+    snprintf(cred->user_uri, sizeof cred->user_uri, "%s", b->user_uri);
+    snprintf(cred->role, sizeof cred->role, "%s", b->role);
+    memcpy(cred->device_public, b->device_public, sizeof cred->device_public);
+    memcpy(cred->device_secret, b->device_secret, sizeof cred->device_secret);
+    memcpy(cred->kms_public, b->kms_public, sizeof cred->kms_public);
+    snprintf(cred->kms_endpoint, sizeof cred->kms_endpoint, "%s", b->kms_endpoint);
+    return 1;
+}
+
 int cmd_provision(int argc, char *argv[]) {
     const char *store = NULL, *bundle = NULL, *code = NULL, *pass = NULL;
     mcsec_bundle_t *b = NULL;
@@ -78,17 +92,10 @@ int cmd_provision(int argc, char *argv[]) {
         cli_error(CMD, "out of memory");
         goto out;
     }
-    if (strlen(b->user_uri) >= sizeof cred.user_uri || strlen(b->role) >= sizeof cred.role ||
-        strlen(b->kms_endpoint) >= sizeof cred.kms_endpoint) {
+    if (!cli_bundle_cred(b, &cred)) {
         cli_error(CMD, "the bundle %s carries a URI, role or endpoint too long to store", bundle);
         goto out;
     }
-    snprintf(cred.user_uri, sizeof cred.user_uri, "%s", b->user_uri);
-    snprintf(cred.role, sizeof cred.role, "%s", b->role);
-    memcpy(cred.device_public, b->device_public, sizeof cred.device_public);
-    memcpy(cred.device_secret, b->device_secret, sizeof cred.device_secret);
-    memcpy(cred.kms_public, b->kms_public, sizeof cred.kms_public);
-    snprintf(cred.kms_endpoint, sizeof cred.kms_endpoint, "%s", b->kms_endpoint);
     if (cli_docs_parse(CMD, b->init_xml, b->init_len, "the bundle's KmsInit", b->keyprov_xml,
                        b->keyprov_len, "the bundle's KmsKeyProv", b->user_uri,
                        docs) != CLI_OK ||

@@ -176,13 +176,10 @@ out:
 static int load_bundle(demo_member_t *m, const mcsec_bundle_t *b, cli_docs_t *docs) {
     mcsec_device_cred_t cred;
     int ret = CLI_FAIL;
-    memset(&cred, 0, sizeof cred);
-    snprintf(cred.user_uri, sizeof cred.user_uri, "%s", b->user_uri);
-    snprintf(cred.role, sizeof cred.role, "%s", b->role);
-    memcpy(cred.device_public, b->device_public, sizeof cred.device_public);
-    memcpy(cred.device_secret, b->device_secret, sizeof cred.device_secret);
-    memcpy(cred.kms_public, b->kms_public, sizeof cred.kms_public);
-    snprintf(cred.kms_endpoint, sizeof cred.kms_endpoint, "%s", b->kms_endpoint);
+    if (!cli_bundle_cred(b, &cred)) {
+        cli_error(DEMO_CMD, "the bundle of %s carries a URI, role or endpoint too long", m->uri);
+        goto out;
+    }
     if (cli_docs_parse(DEMO_CMD, b->init_xml, b->init_len, "the bundle's KmsInit", b->keyprov_xml,
                        b->keyprov_len, "the bundle's KmsKeyProv", m->uri, docs) != CLI_OK ||
         cli_docs_check_store(DEMO_CMD, m->ks, docs) != CLI_OK)
