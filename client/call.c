@@ -5,6 +5,7 @@
  * fields (group, talker, GSK-ID, SSRC, suite) must agree with the message, so an altered copy
  * is refused without spending the RAND in the replay cache, and the genuine copy still joins. */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,18 +149,15 @@ int mcsec_call_talker(const mcsec_call_t *c, uint32_t *ssrc, char *uri, size_t u
 
 /* The RAND payload of a message we just built. */
 static mcsec_status_t message_rand(const uint8_t *msg, size_t len, mcsec_mikey_span_t *rand) {
-    mcsec_mikey_msg_t *m = malloc(sizeof *m);
-    mcsec_status_t rc = m == NULL ? MCSEC_ERR_NOMEM : mcsec_mikey_parse(msg, len, m);
-    if (rc == MCSEC_OK) {
-        rc = MCSEC_ERR_INTERNAL;
-        for (size_t i = 0; i < m->count; i++)
-            if (m->payload[i].type == MCSEC_MIKEY_PT_RAND) {
-                *rand = m->payload[i].u.rand.data;
-                rc = MCSEC_OK;
-            }
-    }
-    free(m);
-    return rc;
+    mcsec_mikey_msg_t m;
+    mcsec_status_t rc = mcsec_mikey_parse(msg, len, &m);
+    if (rc != MCSEC_OK) return rc;
+    for (size_t i = 0; i < m.count; i++)
+        if (m.payload[i].type == MCSEC_MIKEY_PT_RAND) {
+            *rand = m.payload[i].u.rand.data;
+            return MCSEC_OK;
+        }
+    return MCSEC_ERR_INTERNAL;
 }
 
 static mcsec_status_t encode_notification(const mcsec_call_t *c, const uint8_t *msg, size_t len,
@@ -259,11 +257,16 @@ mcsec_status_t mcsec_call_announcement(const mcsec_call_t *c, uint8_t *out, size
 /* --- Receiving call datagrams ---------------------------------------------------------------- */
 
 static void refuse(mcsec_call_event_t *ev, mcsec_status_t st, mcsec_profile_check_t check,
-                   const char *fmt, const char *arg) {
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void refuse(mcsec_call_event_t *ev, mcsec_status_t st, mcsec_profile_check_t check,
+                   const char *fmt, ...) {
+    va_list ap;
     ev->kind = MCSEC_CALL_EV_REFUSED;
     ev->status = st;
     ev->check = check;
-    snprintf(ev->why, sizeof ev->why, fmt, arg);
+    va_start(ap, fmt);
+    vsnprintf(ev->why, sizeof ev->why, fmt, ap);
+    va_end(ap);
 }
 
 /* 1 if IDR role `role` of m is the URI uri. */
@@ -280,13 +283,11 @@ static int idr_is(const mcsec_mikey_msg_t *m, uint8_t role, const char *uri) {
 /* The outer fields of a notification agree with its MIKEY message (not yet verified: this only
  * keeps altered copies from spending the message's RAND). */
 static int outer_fields_agree(const Mcsec__Call__GroupCallNotification *n) {
-    mcsec_mikey_msg_t *m = malloc(sizeof *m);
-    int ok = m != NULL && n->talker_uri != NULL &&
-             mcsec_mikey_parse(n->gsk_message.data, n->gsk_message.len, m) == MCSEC_OK &&
-             m->hdr.csb_id == n->gsk_id && n->ssrc == n->gsk_id && idr_is(m, 1, n->talker_uri) &&
-             idr_is(m, 2, n->group_uri);
-    free(m);
-    return ok;
+    mcsec_mikey_msg_t m;
+    return n->talker_uri != NULL &&
+           mcsec_mikey_parse(n->gsk_message.data, n->gsk_message.len, &m) == MCSEC_OK &&
+           m.hdr.csb_id == n->gsk_id && n->ssrc == n->gsk_id && idr_is(&m, 1, n->talker_uri) &&
+           idr_is(&m, 2, n->group_uri);
 }
 
 static void handle_notification(mcsec_call_t *c, const Mcsec__Call__GroupCallNotification *n,
@@ -300,7 +301,7 @@ static void handle_notification(mcsec_call_t *c, const Mcsec__Call__GroupCallNot
     if (n->talker_uri != NULL) snprintf(ev->talker_uri, sizeof ev->talker_uri, "%s", n->talker_uri);
     if (n->version != NOTIFY_VERSION) {
         refuse(ev, MCSEC_ERR_UNSUPPORTED, MCSEC_CHECK_STRUCTURE,
-               "call notification version %s is not 1", n->version == 0 ? "0" : "> 1");
+               "call notification version %" PRIu32 " is not 1", n->version);
         return;
     }
     /* Ours, whichever burst: a late loop-back or a replay of an old burst of ours must not
@@ -311,8 +312,7 @@ static void handle_notification(mcsec_call_t *c, const Mcsec__Call__GroupCallNot
     }
     if (!outer_fields_agree(n)) {
         refuse(ev, MCSEC_ERR_STRUCTURE, MCSEC_CHECK_STRUCTURE,
-               "the notification's group, talker, GSK-ID or SSRC differ from its MIKEY "
-               "message%s", "");
+               "the notification's group, talker, GSK-ID or SSRC differ from its MIKEY message");
         return;
     }
     if (c->in.srtp != NULL && n->gsk_message.len == c->talker_msg_len &&
@@ -327,7 +327,7 @@ static void handle_notification(mcsec_call_t *c, const Mcsec__Call__GroupCallNot
         return;
     }
     if ((copy = malloc(n->gsk_message.len)) == NULL) {
-        refuse(ev, MCSEC_ERR_NOMEM, MCSEC_CHECK_NONE, "out of memory%s", "");
+        refuse(ev, MCSEC_ERR_NOMEM, MCSEC_CHECK_NONE, "out of memory");
         return;
     }
     memcpy(copy, n->gsk_message.data, n->gsk_message.len);
@@ -382,7 +382,7 @@ static void handle_gmk(mcsec_call_t *c, const Mcsec__Call__GmkDelivery *d,
     }
     if (!g.fresh) {
         refuse(ev, MCSEC_ERR_STALE, MCSEC_CHECK_FRESHNESS,
-               "the GMK message's time is outside the freshness window%s", "");
+               "the GMK message's time is outside the freshness window");
         goto out;
     }
     rc = mcsec_handset_store_gmk(c->h->ks, &g, c->group, &ev->is_new_gmk);

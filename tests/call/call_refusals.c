@@ -319,14 +319,22 @@ static void t_freshness(void) {
 }
 
 /* Notifications whose outer fields disagree with the signed MIKEY message. */
-typedef enum { OUTER_GSK, OUTER_SSRC, OUTER_BOTH, OUTER_TALKER, OUTER_GROUP } outer_t;
+typedef enum {
+    OUTER_GSK,
+    OUTER_SSRC,
+    OUTER_BOTH,
+    OUTER_TALKER,
+    OUTER_GROUP,
+    OUTER_VERSION,
+    OUTER_SUITE
+} outer_t;
 
 static size_t rewrite(const uint8_t *n, size_t len, outer_t what, uint8_t *out) {
     Mcsec__Call__CallDatagram *dg = ct_unpack(n, len);
     CHECK(dg != NULL);
     if (dg == NULL) return 0;
     Mcsec__Call__GroupCallNotification *c = dg->call;
-    char *old_talker = c->talker_uri, *old_group = c->group_uri;
+    char *old_talker = c->talker_uri, *old_group = c->group_uri, *old_suite = c->srtp_suite;
     switch (what) {
     case OUTER_GSK:
         c->gsk_id ^= 1;
@@ -343,10 +351,17 @@ static size_t rewrite(const uint8_t *n, size_t len, outer_t what, uint8_t *out) 
     case OUTER_GROUP:
         c->group_uri = G.uri;
         break;
+    case OUTER_VERSION:
+        c->version = 2;
+        break;
+    case OUTER_SUITE:
+        c->srtp_suite = (char *)"NULL_NULL";
+        break;
     }
     size_t out_len = ct_pack(dg, out, CAP);
     c->talker_uri = old_talker;
     c->group_uri = old_group;
+    c->srtp_suite = old_suite; /* free_unpacked frees what unpack made */
     mcsec__call__call_datagram__free_unpacked(dg, NULL);
     return out_len;
 }
@@ -373,6 +388,13 @@ static void t_outer_fields(void) {
     EXPECT_REFUSED(rc, bad, blen, MCSEC_ERR_STRUCTURE, MCSEC_CHECK_STRUCTURE);
     /* as it was sent, G5's message is for another group */
     EXPECT(rc, n5, len5, MCSEC_CALL_EV_OTHER);
+    /* an unknown notification version, an unknown suite name */
+    printf("  version 2\n");
+    blen = rewrite(n, len, OUTER_VERSION, bad);
+    EXPECT_REFUSED(rc, bad, blen, MCSEC_ERR_UNSUPPORTED, MCSEC_CHECK_STRUCTURE);
+    printf("  suite NULL_NULL\n");
+    blen = rewrite(n, len, OUTER_SUITE, bad);
+    EXPECT_REFUSED(rc, bad, blen, MCSEC_ERR_UNSUPPORTED, MCSEC_CHECK_POLICY);
     /* the genuine notifications still pass after the altered copies were refused */
     mcsec_call_event_t ev = EXPECT(rc, n, len, MCSEC_CALL_EV_JOINED);
     CHECK(ev.gsk_id == gsk_of(n, len));
