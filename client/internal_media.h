@@ -29,6 +29,11 @@ static inline uint32_t mcsec_be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Registers mcsec's OpenSSL AES-128 counter mode, AES-128-GCM and HMAC-SHA1 with libsrtp in
+ * place of the library's own (media_ciphers.c), after srtp_init and once: 1 if libsrtp
+ * accepted all three (each passes its self tests first), else 0. */
+int mcsec_srtp_ciphers_register(void);
+
 /* The largest WAV file mcsec_wav_read loads beyond its samples (headers and skipped chunks). */
 #define MCSEC_WAV_SLACK (1u << 20)
 

@@ -148,10 +148,16 @@ static void nss_init_once(void) {
     if (is_init != NULL && nodb_init != NULL && !is_init()) (void)nodb_init(NULL);
 }
 
-/* srtp_init runs libsrtp's cipher self tests: a failure disables every stream. */
+/* srtp_init runs libsrtp's cipher self tests, and libsrtp tests our OpenSSL ciphers before it
+ * takes them (media_ciphers.c): a failure of either disables every stream. */
 static void srtp_init_once(void) {
     nss_init_once();
     srtp_init_status = srtp_init();
+    /* An application that initialised libsrtp itself: srtp_init re-runs the self tests, then
+     * refuses to register its debug module a second time (bad_param). The kernel is up. */
+    if (srtp_init_status == srtp_err_status_bad_param) srtp_init_status = srtp_err_status_ok;
+    if (srtp_init_status == srtp_err_status_ok && !mcsec_srtp_ciphers_register())
+        srtp_init_status = srtp_err_status_cipher_fail;
 }
 
 static void set_policy(srtp_policy_t *p, mcsec_srtp_suite_t suite, uint32_t ssrc, uint8_t *ks) {
