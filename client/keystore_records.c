@@ -19,6 +19,10 @@
 #include "internal.h"
 #include "mcsec/secmem.h"
 
+/* libmcsec_crypto's constant-time validation hook (crypto/internal.h, tests/ct): a decrypted
+ * record's framing (lengths, numbers, URIs) is public; only its key fields are secret. */
+void mcsec_ct_declassify(const void *p, size_t len);
+
 /* --- Encoding -------------------------------------------------------------------------- */
 
 typedef struct {
@@ -63,6 +67,7 @@ static uint64_t get_be(rbuf_t *r, size_t n) {
     uint8_t b[8];
     uint64_t v = 0;
     get(r, b, n);
+    mcsec_ct_declassify(b, n); /* lengths, periods, ids, times: never key material */
     for (size_t i = 0; i < n; i++)
         v = v << 8 | b[i];
     return v;
@@ -75,6 +80,7 @@ static void get_uri(rbuf_t *r, char out[MCSEC_KEYSTORE_URI_MAX]) {
         n = 0;
     }
     get(r, out, n);
+    mcsec_ct_declassify(out, n); /* a URI is an identity, public */
     out[r->bad ? 0 : n] = 0;
     if (!r->bad && memchr(out, 0, n) != NULL) r->bad = 1;
 }
@@ -248,7 +254,8 @@ mcsec_status_t mcsec_keystore_put_device(mcsec_keystore_t *ks, const mcsec_devic
     return rc;
 }
 
-/* A len16-prefixed string into out[cap] (NUL-terminated); bad if it does not fit. */
+/* A len16-prefixed string into out[cap] (NUL-terminated); bad if it does not fit or holds a
+ * NUL (the put writes strnlen octets: a NUL inside would be cut off silently). */
 static void get_str(rbuf_t *r, char *out, size_t cap) {
     size_t n = (size_t)get_be(r, 2);
     if (n >= cap) {
@@ -258,6 +265,7 @@ static void get_str(rbuf_t *r, char *out, size_t cap) {
     }
     get(r, out, n);
     out[n] = 0;
+    if (!r->bad && memchr(out, 0, n) != NULL) r->bad = 1;
 }
 
 mcsec_status_t mcsec_keystore_get_device(mcsec_keystore_t *ks, mcsec_device_cred_t *out) {
@@ -282,6 +290,10 @@ mcsec_status_t mcsec_keystore_get_device(mcsec_keystore_t *ks, mcsec_device_cred
     get(&r, out->device_secret, MCSEC_KEYSTORE_Z85_LEN);
     get(&r, out->kms_public, MCSEC_KEYSTORE_Z85_LEN);
     get_str(&r, out->kms_endpoint, sizeof out->kms_endpoint);
+    /* What the put refuses is malformed here too. */
+    if (out->role[0] == 0 || !z85_ok(out->device_public) || !z85_ok(out->device_secret) ||
+        !z85_ok(out->kms_public))
+        r.bad = 1;
     rc = get_end(&r, MCSEC_KS_DEVICE_NAME);
 out:
     if (rc != MCSEC_OK) mcsec_memzero(out, sizeof *out);

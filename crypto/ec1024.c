@@ -51,9 +51,14 @@ mcsec_status_t ec_decode(ec_affine_t *r, const uint8_t *in, size_t in_len)
         rc = fp_from_bytes(&r->y, in + 1 + MCSEC_SAKKE_FIELD_LEN);
     if (rc != MCSEC_OK)
         return rc;
-    if (!ec_on_curve(r))
+    /* The verdicts are public (the caller gets them as a status); a secret point (an RSK) is
+     * always on the curve and of order q. */
+    uint64_t on_curve = ec_on_curve(r), y_zero = fp_is_zero(&r->y);
+    mcsec_ct_declassify(&on_curve, sizeof on_curve);
+    mcsec_ct_declassify(&y_zero, sizeof y_zero);
+    if (!on_curve)
         return MCSEC_ERR_NOT_ON_CURVE;
-    if (fp_is_zero(&r->y))
+    if (y_zero)
         return MCSEC_ERR_SMALL_ORDER; /* (x, 0) has order 2 */
     return MCSEC_OK;
 }
@@ -67,7 +72,11 @@ void ec_encode(uint8_t out[MCSEC_SAKKE_POINT_LEN], const ec_affine_t *a)
 
 int ec_to_affine(ec_affine_t *r, const ec_point_t *a)
 {
-    if (fp_is_zero(&a->Z))
+    /* Public: a multiple [k]P with 0 < k < q never is the point at infinity, and callers
+     * report it as an error when a public computation gives it. */
+    uint64_t inf = fp_is_zero(&a->Z);
+    mcsec_ct_declassify(&inf, sizeof inf);
+    if (inf)
         return 0;
     fp_t zi, zi2;
     fp_inv(&zi, &a->Z);
@@ -108,10 +117,11 @@ void ec_dbl(ec_point_t *r, const ec_point_t *a)
     fp_sub(&r->Y, &t, &gamma);
 }
 
-/* madd-2007-bl: r = a + b with b affine, 7M + 4S. Handles a = infinity in constant time.
- * a = +-b (H = 0) is an exceptional case that secret scalars reach with negligible
- * probability; it is handled correctly on a separate, variable-time path. */
-void ec_add_affine(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b)
+/* madd-2007-bl: r = a + b with b affine, 7M + 4S, and a = infinity handled by mask. Sets
+ * *exc to the all-ones mask if a = +-b (H = 0, a not infinity), where the formula gives Z = 0,
+ * and *same to the all-ones mask if then a = b. */
+static void add_affine_core(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b,
+                            uint64_t *exc, uint64_t *same)
 {
     fp_t z1z1, u2, s2, h, hh, i, j, rr, v, t;
     ec_point_t out;
@@ -122,14 +132,8 @@ void ec_add_affine(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b)
     fp_mul(&s2, &s2, &z1z1);
     fp_sub(&h, &u2, &a->X);
     fp_sub(&rr, &s2, &a->Y);
-    if (fp_is_zero(&h) & ~a_inf) {
-        if (fp_is_zero(&rr)) {
-            ec_dbl(r, a);
-        } else {
-            ec_set_infinity(r);
-        }
-        return;
-    }
+    *exc = fp_is_zero(&h) & ~a_inf;
+    *same = *exc & fp_is_zero(&rr);
     fp_dbl(&rr, &rr);
     fp_sqr(&hh, &h);
     fp_dbl(&i, &hh);
@@ -157,19 +161,47 @@ void ec_add_affine(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b)
     *r = out;
 }
 
-/* add-2007-bl, general Jacobian addition. Branches only on the exceptional cases
- * (an input at infinity, a = +-b), which secret scalars reach with negligible probability. */
+/* a = +-b (H = 0) is handled on a separate, variable-time path: public points only. */
+void ec_add_affine(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b)
+{
+    uint64_t exc, same;
+    ec_point_t a_in = *a;
+    add_affine_core(r, a, b, &exc, &same);
+    if (exc) {
+        if (same)
+            ec_dbl(r, &a_in);
+        else
+            ec_set_infinity(r);
+    }
+}
+
+void ec_add_affine_ct(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b)
+{
+    uint64_t exc, same;
+    add_affine_core(r, a, b, &exc, &same); /* a = -b gives Z = 0, the point at infinity */
+}
+
+void ec_add_affine_complete(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b)
+{
+    uint64_t exc, same;
+    ec_point_t d, out;
+    ec_from_affine(&d, b);
+    ec_dbl(&d, &d); /* [2]b, selected when a = b */
+    add_affine_core(&out, a, b, &exc, &same); /* a = -b: Z = 0 already */
+    fp_cmov(&out.X, &d.X, same);
+    fp_cmov(&out.Y, &d.Y, same);
+    fp_cmov(&out.Z, &d.Z, same);
+    *r = out;
+}
+
+/* add-2007-bl, general Jacobian addition, 11M + 5S, with every exceptional case (an input at
+ * infinity, a = b, a = -b) resolved by masks: R = [r]Q_b in encapsulation is the sum of two
+ * secret multiples. a = -b gives Z = 0 from the formula itself. */
 void ec_add(ec_point_t *r, const ec_point_t *a, const ec_point_t *b)
 {
-    if (fp_is_zero(&a->Z)) {
-        *r = *b;
-        return;
-    }
-    if (fp_is_zero(&b->Z)) {
-        *r = *a;
-        return;
-    }
     fp_t z1z1, z2z2, u1, u2, s1, s2, h, i, j, rr, v, t;
+    ec_point_t out, d;
+    uint64_t a_inf = fp_is_zero(&a->Z), b_inf = fp_is_zero(&b->Z);
     fp_sqr(&z1z1, &a->Z);
     fp_sqr(&z2z2, &b->Z);
     fp_mul(&u1, &a->X, &z2z2);
@@ -180,19 +212,12 @@ void ec_add(ec_point_t *r, const ec_point_t *a, const ec_point_t *b)
     fp_mul(&s2, &s2, &z1z1);
     fp_sub(&h, &u2, &u1);
     fp_sub(&rr, &s2, &s1);
-    if (fp_is_zero(&h)) {
-        if (fp_is_zero(&rr))
-            ec_dbl(r, a);
-        else
-            ec_set_infinity(r);
-        return;
-    }
+    uint64_t same = fp_is_zero(&h) & fp_is_zero(&rr) & ~a_inf & ~b_inf;
     fp_dbl(&i, &h);
     fp_sqr(&i, &i);
     fp_mul(&j, &h, &i);
     fp_dbl(&rr, &rr);
     fp_mul(&v, &u1, &i);
-    ec_point_t out;
     fp_sqr(&t, &rr);
     fp_sub(&t, &t, &j);
     fp_sub(&t, &t, &v);
@@ -207,6 +232,16 @@ void ec_add(ec_point_t *r, const ec_point_t *a, const ec_point_t *b)
     fp_sub(&t, &t, &z1z1);
     fp_sub(&t, &t, &z2z2);
     fp_mul(&out.Z, &t, &h);
+    ec_dbl(&d, a);
+    fp_cmov(&out.X, &d.X, same);
+    fp_cmov(&out.Y, &d.Y, same);
+    fp_cmov(&out.Z, &d.Z, same);
+    fp_cmov(&out.X, &b->X, a_inf);
+    fp_cmov(&out.Y, &b->Y, a_inf);
+    fp_cmov(&out.Z, &b->Z, a_inf);
+    fp_cmov(&out.X, &a->X, b_inf);
+    fp_cmov(&out.Y, &a->Y, b_inf);
+    fp_cmov(&out.Z, &a->Z, b_inf);
     *r = out;
 }
 
@@ -437,10 +472,16 @@ void ec_table_mul(ec_point_t *r, const ec_table_t *t, const uint8_t k[MCSEC_SAKK
     sc_recode(digits, kodd);
     table_select(&e, t->e[0], digits[0]);
     ec_from_affine(&acc, &e);
-    for (int w = 1; w < EC_WINDOWS; w++) {
+    /* Before window w (w < EC_WINDOWS - 1) acc is [s]B with s odd and |s| < 2^(EC_WIN w) <=
+     * |d_w 2^(EC_WIN w)|, and 2 |d_w| 2^(EC_WIN w) < q: acc = +-e is impossible for every
+     * scalar, and the addition without exceptional cases is exact. Only the last window can
+     * meet them (the sum wraps mod q there): a complete addition. */
+    for (int w = 1; w < EC_WINDOWS - 1; w++) {
         table_select(&e, t->e[w], digits[w]);
-        ec_add_affine(&acc, &acc, &e);
+        ec_add_affine_ct(&acc, &acc, &e);
     }
+    table_select(&e, t->e[EC_WINDOWS - 1], digits[EC_WINDOWS - 1]);
+    ec_add_affine_complete(&acc, &acc, &e);
     fp_cneg(&acc.Y, &acc.Y, negate); /* [q - k]B = -[k]B */
     *r = acc;
     mcsec_memzero(kodd, sizeof kodd);

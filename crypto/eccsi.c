@@ -1,11 +1,12 @@
 /* ECCSI (RFC 6507) on NIST P-256 with SHA-256: KMS issuance, key validation (5.1.2),
  * signing (5.2.1) and verification (5.2.2) with a per-verifier cache of Y = [HS]PVT + KPAK.
  *
- * Secrets (KSAK, v, SSK, j and everything derived from them before s) are handled with
- * OpenSSL's constant-time paths: generator multiplication through EC_POINT_mul (P-256 uses
- * a constant-time table walk), products mod q through Montgomery multiplication, sums
- * through BN_mod_add_quick (masked final subtraction), and the one inversion on a blinded
- * value. Public values (r, s, HS, HE, PVT, Y) use the fast variable-time routines. */
+ * Secrets (KSAK, v, SSK, j and everything derived from them before s) never enter a BIGNUM
+ * computation: scalars mod q are mcsec's own constant-time code (eccsi_scalar.c), the one
+ * inversion is of a blinded value, and the only OpenSSL call that sees a secret is the
+ * generator multiplication [k]G (mul_g), whose affine result is public. Public values (r, s,
+ * HS, HE, PVT, Y) use OpenSSL's fast variable-time routines. tests/ct checks this under
+ * valgrind (docs/security-testing-ct.md). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,6 @@ static struct {
     EC_GROUP *group;
     BIGNUM *p;
     const BIGNUM *q;
-    BN_MONT_CTX *mont_q; /* R = 2^256 */
     EVP_MD *sha256;
     uint8_t g[POINT_LEN]; /* the generator, 04 || x || y */
     mcsec_status_t status;
@@ -44,14 +44,10 @@ static void ecc_setup(void) {
     BN_CTX *ctx = BN_CTX_new();
     ecc.group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
     ecc.p = BN_new();
-    ecc.mont_q = BN_MONT_CTX_new();
     ecc.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (ctx == NULL || ecc.group == NULL || ecc.p == NULL || ecc.mont_q == NULL ||
-        ecc.sha256 == NULL)
-        goto out;
+    if (ctx == NULL || ecc.group == NULL || ecc.p == NULL || ecc.sha256 == NULL) goto out;
     ecc.q = EC_GROUP_get0_order(ecc.group);
     if (!EC_GROUP_get_curve(ecc.group, ecc.p, NULL, NULL, ctx) ||
-        !BN_MONT_CTX_set(ecc.mont_q, ecc.q, ctx) ||
         EC_POINT_point2oct(ecc.group, EC_GROUP_get0_generator(ecc.group),
                            POINT_CONVERSION_UNCOMPRESSED, ecc.g, POINT_LEN, ctx) != POINT_LEN)
         goto out;
@@ -68,25 +64,11 @@ static mcsec_status_t ecc_get(void) {
 
 /* --- Encodings and hashes ---------------------------------------------------------------- */
 
-/* A 32-octet scalar in [1, q-1]. Only the range is revealed, never the value. */
+/* A public 32-octet scalar (r or s of a signature) in [1, q-1]. */
 static mcsec_status_t scalar_load(BIGNUM *out, const uint8_t in[SCALAR_LEN]) {
     if (BN_bin2bn(in, SCALAR_LEN, out) == NULL) return MCSEC_ERR_NOMEM;
     if (BN_is_zero(out) || BN_cmp(out, ecc.q) >= 0) return MCSEC_ERR_SCALAR_RANGE;
     return MCSEC_OK;
-}
-
-/* A uniformly random scalar in [1, q-1] by rejection sampling. */
-static mcsec_status_t scalar_random(BIGNUM *out) {
-    uint8_t buf[SCALAR_LEN];
-    mcsec_status_t rc = MCSEC_ERR_RNG;
-    for (int i = 0; i < 64 && rc != MCSEC_OK; i++) {
-        rc = mcsec_random_bytes(buf, sizeof buf);
-        if (rc != MCSEC_OK) break;
-        rc = scalar_load(out, buf);
-        if (rc == MCSEC_ERR_SCALAR_RANGE) rc = MCSEC_ERR_RNG;
-    }
-    mcsec_memzero(buf, sizeof buf);
-    return rc;
 }
 
 /* The checks of a point's encoding that need no arithmetic. The fixed 65-octet field
@@ -169,6 +151,60 @@ static BIGNUM *bn_secret_new(void) {
     return bn;
 }
 
+/* --- Secret scalars and [k]G ------------------------------------------------------------- */
+
+/* A secret scalar must be in [1, q-1]: only the verdict is revealed (as a status). */
+static mcsec_status_t secret_scalar_ok(const uint8_t s[SCALAR_LEN]) {
+    uint64_t ok = ecsc_is_valid(s);
+    mcsec_ct_declassify(&ok, sizeof ok); /* public: the caller gets it as a status */
+    return ok ? MCSEC_OK : MCSEC_ERR_SCALAR_RANGE;
+}
+
+/* A uniformly random secret scalar in [1, q-1] by rejection sampling. A rejected draw is
+ * thrown away, so the number of draws says nothing about the one kept. */
+static mcsec_status_t scalar_random(uint8_t out[SCALAR_LEN]) {
+    mcsec_status_t rc = MCSEC_ERR_RNG;
+    for (int i = 0; i < 64 && rc != MCSEC_OK; i++) {
+        rc = mcsec_random_bytes(out, SCALAR_LEN);
+        if (rc != MCSEC_OK) break;
+        mcsec_ct_secret(out, SCALAR_LEN);
+        rc = secret_scalar_ok(out);
+        if (rc == MCSEC_ERR_SCALAR_RANGE) rc = MCSEC_ERR_RNG;
+    }
+    if (rc != MCSEC_OK) mcsec_memzero(out, SCALAR_LEN);
+    return rc;
+}
+
+/* out = [k]G for a secret 0 < k < q, by OpenSSL's P-256 generator multiplication (on x86-64
+ * ecp_nistz256: Booth-recoded fixed windows, table gathers by mask, a fixed-chain inversion for
+ * the affine result). OpenSSL gets k + q or k + 2q, always 257 bits long: BN_bin2bn skips
+ * leading zero octets and BIGNUMs drop zero top limbs, which would time a short nonce (the
+ * padding OpenSSL's own ECDSA uses). The affine point is public by design (KPAK, PVT,
+ * [SSK]G = [HS]PVT + KPAK, and J, which every verifier recomputes): it gives k away only
+ * through a discrete logarithm. */
+__attribute__((noinline)) static mcsec_status_t mul_g(const uint8_t k[SCALAR_LEN],
+                                                      uint8_t out[POINT_LEN], BN_CTX *ctx) {
+    uint8_t padded[SCALAR_LEN + 1];
+    BIGNUM *kb = bn_secret_new();
+    EC_POINT *pt = EC_POINT_new(ecc.group);
+    mcsec_status_t rc = MCSEC_ERR_NOMEM;
+    ecsc_pad(padded, k);
+    mcsec_ct_declassify(padded, 1); /* always 1: the padded length is the same for every k */
+    if (kb == NULL || pt == NULL || BN_bin2bn(padded, sizeof padded, kb) == NULL) goto out;
+    rc = MCSEC_ERR_INTERNAL;
+    if (!EC_POINT_mul(ecc.group, pt, kb, NULL, NULL, ctx) ||
+        EC_POINT_point2oct(ecc.group, pt, POINT_CONVERSION_UNCOMPRESSED, out, POINT_LEN, ctx) !=
+            POINT_LEN)
+        goto out;
+    mcsec_ct_declassify(out, POINT_LEN);
+    rc = MCSEC_OK;
+out:
+    mcsec_memzero(padded, sizeof padded);
+    EC_POINT_clear_free(pt);
+    BN_clear_free(kb);
+    return rc;
+}
+
 /* --- KMS side ---------------------------------------------------------------------------- */
 
 mcsec_status_t mcsec_eccsi_kms_public(const uint8_t ksak[MCSEC_ECCSI_SCALAR_LEN],
@@ -178,18 +214,11 @@ mcsec_status_t mcsec_eccsi_kms_public(const uint8_t ksak[MCSEC_ECCSI_SCALAR_LEN]
     if (rc != MCSEC_OK) return rc;
     if (ksak == NULL || kpak == NULL) return MCSEC_ERR_BAD_INPUT;
     BN_CTX *ctx = BN_CTX_secure_new();
-    BIGNUM *k = bn_secret_new();
-    EC_POINT *pt = EC_POINT_new(ecc.group);
     rc = MCSEC_ERR_NOMEM;
-    if (ctx == NULL || k == NULL || pt == NULL) goto out;
-    rc = scalar_load(k, ksak);
-    if (rc != MCSEC_OK) goto out;
-    rc = MCSEC_ERR_INTERNAL;
-    if (!EC_POINT_mul(ecc.group, pt, k, NULL, NULL, ctx)) goto out;
-    rc = point_store(pt, kpak, ctx);
+    if (ctx == NULL) goto out;
+    rc = secret_scalar_ok(ksak);
+    if (rc == MCSEC_OK) rc = mul_g(ksak, kpak, ctx);
 out:
-    EC_POINT_clear_free(pt);
-    BN_clear_free(k);
     BN_CTX_free(ctx);
     return rc;
 }
@@ -200,17 +229,9 @@ mcsec_status_t mcsec_eccsi_kms_generate(uint8_t ksak[MCSEC_ECCSI_SCALAR_LEN],
     mcsec_status_t rc = ecc_get();
     if (rc != MCSEC_OK) return rc;
     if (ksak == NULL || kpak == NULL) return MCSEC_ERR_BAD_INPUT;
-    BIGNUM *k = bn_secret_new();
-    rc = MCSEC_ERR_NOMEM;
-    if (k == NULL) goto out;
-    rc = scalar_random(k);
-    if (rc != MCSEC_OK) goto out;
-    rc = MCSEC_ERR_INTERNAL;
-    if (BN_bn2binpad(k, ksak, SCALAR_LEN) != SCALAR_LEN) goto out;
-    rc = mcsec_eccsi_kms_public(ksak, kpak);
-out:
+    rc = scalar_random(ksak);
+    if (rc == MCSEC_OK) rc = mcsec_eccsi_kms_public(ksak, kpak);
     if (rc != MCSEC_OK) mcsec_memzero(ksak, SCALAR_LEN);
-    BN_clear_free(k);
     return rc;
 }
 
@@ -218,47 +239,37 @@ out:
  * KPAK = [KSAK]G, so that a KMS configured with a mismatched pair cannot issue keys that
  * no handset will accept. MCSEC_ERR_SIGN_RETRY if SSK would be 0 (pick another v). */
 static mcsec_status_t issue_core(const uint8_t ksak[SCALAR_LEN], const uint8_t kpak[POINT_LEN],
-                                 const uint8_t *id, size_t id_len, const BIGNUM *v,
+                                 const uint8_t *id, size_t id_len, const uint8_t v[SCALAR_LEN],
                                  uint8_t ssk[SCALAR_LEN], uint8_t pvt[POINT_LEN], BN_CTX *ctx) {
-    uint8_t kpak_check[POINT_LEN];
-    uint8_t hs[HASH_LEN];
-    mcsec_status_t rc;
-    BIGNUM *k = bn_secret_new();
-    BIGNUM *t = bn_secret_new();
-    BIGNUM *h = BN_new();
+    uint8_t kpak_check[POINT_LEN], hs[HASH_LEN], h[SCALAR_LEN], t[SCALAR_LEN];
     EC_POINT *pt = EC_POINT_new(ecc.group);
-    rc = MCSEC_ERR_NOMEM;
-    if (k == NULL || t == NULL || h == NULL || pt == NULL) goto out;
-    rc = scalar_load(k, ksak);
+    mcsec_status_t rc = MCSEC_ERR_NOMEM;
+    if (pt == NULL) goto out;
+    rc = secret_scalar_ok(ksak);
     if (rc != MCSEC_OK) goto out;
     rc = point_load(pt, kpak, ctx);
     if (rc != MCSEC_OK) goto out;
-    rc = MCSEC_ERR_INTERNAL;
-    if (!EC_POINT_mul(ecc.group, pt, k, NULL, NULL, ctx) ||
-        point_store(pt, kpak_check, ctx) != MCSEC_OK)
-        goto out;
+    rc = mul_g(ksak, kpak_check, ctx);
+    if (rc != MCSEC_OK) goto out;
     rc = MCSEC_ERR_KEY_INVALID;
     if (!mcsec_ct_equal(kpak_check, kpak, POINT_LEN)) goto out;
-
-    rc = MCSEC_ERR_INTERNAL;
-    if (!EC_POINT_mul(ecc.group, pt, v, NULL, NULL, ctx) || point_store(pt, pvt, ctx) != MCSEC_OK)
-        goto out;
+    rc = mul_g(v, pvt, ctx);
+    if (rc != MCSEC_OK) goto out;
     rc = hash_hs(kpak, id, id_len, pvt, hs);
     if (rc != MCSEC_OK) goto out;
-    /* t = HS*v: HS to Montgomery form, then one Montgomery product with v. */
-    rc = MCSEC_ERR_INTERNAL;
-    if (!bn_hash_mod_q(h, hs, ctx) || !BN_to_montgomery(h, h, ecc.mont_q, ctx) ||
-        !BN_mod_mul_montgomery(t, h, v, ecc.mont_q, ctx) || !BN_mod_add_quick(t, t, k, ecc.q))
-        goto out;
+    ecsc_reduce(h, hs);    /* HS mod q */
+    ecsc_mul(t, h, v);     /* HS v */
+    ecsc_add(t, t, ksak);  /* + KSAK */
+    uint64_t zero = ~ecsc_is_valid(t);
+    mcsec_ct_declassify(&zero, sizeof zero); /* SSK = 0: v is replaced, which reveals only that */
     rc = MCSEC_ERR_SIGN_RETRY;
-    if (BN_is_zero(t)) goto out;
-    rc = BN_bn2binpad(t, ssk, SCALAR_LEN) == SCALAR_LEN ? MCSEC_OK : MCSEC_ERR_INTERNAL;
+    if (zero) goto out;
+    memcpy(ssk, t, SCALAR_LEN);
+    rc = MCSEC_OK;
 out:
-    EC_POINT_clear_free(pt);
-    BN_free(h);
-    BN_clear_free(t);
-    BN_clear_free(k);
+    EC_POINT_free(pt);
     mcsec_memzero(kpak_check, sizeof kpak_check);
+    mcsec_memzero(t, sizeof t);
     return rc;
 }
 
@@ -279,15 +290,13 @@ mcsec_status_t mcsec_eccsi_issue_with_v(const uint8_t ksak[MCSEC_ECCSI_SCALAR_LE
     if (rc != MCSEC_OK) return rc;
     if (!issue_args_ok(ksak, kpak, id, id_len, ssk, pvt) || v == NULL) return MCSEC_ERR_BAD_INPUT;
     BN_CTX *ctx = BN_CTX_secure_new();
-    BIGNUM *vb = bn_secret_new();
     rc = MCSEC_ERR_NOMEM;
-    if (ctx == NULL || vb == NULL) goto out;
-    rc = scalar_load(vb, v);
+    if (ctx == NULL) goto out;
+    rc = secret_scalar_ok(v);
     if (rc != MCSEC_OK) goto out;
-    rc = issue_core(ksak, kpak, id, id_len, vb, ssk, pvt, ctx);
+    rc = issue_core(ksak, kpak, id, id_len, v, ssk, pvt, ctx);
 out:
     if (rc != MCSEC_OK) mcsec_memzero(ssk, SCALAR_LEN);
-    BN_clear_free(vb);
     BN_CTX_free(ctx);
     return rc;
 }
@@ -300,10 +309,10 @@ mcsec_status_t mcsec_eccsi_issue(const uint8_t ksak[MCSEC_ECCSI_SCALAR_LEN],
     mcsec_status_t rc = ecc_get();
     if (rc != MCSEC_OK) return rc;
     if (!issue_args_ok(ksak, kpak, id, id_len, ssk, pvt)) return MCSEC_ERR_BAD_INPUT;
+    uint8_t v[SCALAR_LEN];
     BN_CTX *ctx = BN_CTX_secure_new();
-    BIGNUM *v = bn_secret_new();
     rc = MCSEC_ERR_NOMEM;
-    if (ctx == NULL || v == NULL) goto out;
+    if (ctx == NULL) goto out;
     rc = MCSEC_ERR_SIGN_RETRY;
     for (int i = 0; i < MAX_TRIES && rc == MCSEC_ERR_SIGN_RETRY; i++) {
         rc = scalar_random(v);
@@ -312,7 +321,7 @@ mcsec_status_t mcsec_eccsi_issue(const uint8_t ksak[MCSEC_ECCSI_SCALAR_LEN],
     if (rc == MCSEC_ERR_SIGN_RETRY) rc = MCSEC_ERR_RNG;
 out:
     if (rc != MCSEC_OK) mcsec_memzero(ssk, SCALAR_LEN);
-    BN_clear_free(v);
+    mcsec_memzero(v, sizeof v);
     BN_CTX_free(ctx);
     return rc;
 }
@@ -334,15 +343,14 @@ mcsec_status_t mcsec_eccsi_hash_hs(const uint8_t kpak[MCSEC_ECCSI_POINT_LEN], co
 static mcsec_status_t validate_core(const uint8_t kpak[POINT_LEN], const uint8_t *id, size_t id_len,
                                     const uint8_t ssk[SCALAR_LEN], const uint8_t pvt[POINT_LEN],
                                     uint8_t hs[HASH_LEN]) {
+    uint8_t lhs[POINT_LEN], rhs_oct[POINT_LEN];
     mcsec_status_t rc = MCSEC_ERR_NOMEM;
     BN_CTX *ctx = BN_CTX_secure_new();
-    BIGNUM *k = bn_secret_new();
     BIGNUM *h = BN_new();
-    EC_POINT *lhs = EC_POINT_new(ecc.group);
     EC_POINT *rhs = EC_POINT_new(ecc.group);
     EC_POINT *kp = EC_POINT_new(ecc.group);
-    if (ctx == NULL || k == NULL || h == NULL || lhs == NULL || rhs == NULL || kp == NULL) goto out;
-    rc = scalar_load(k, ssk);
+    if (ctx == NULL || h == NULL || rhs == NULL || kp == NULL) goto out;
+    rc = secret_scalar_ok(ssk);
     if (rc != MCSEC_OK) goto out;
     rc = point_load(rhs, pvt, ctx);
     if (rc != MCSEC_OK) goto out;
@@ -351,18 +359,22 @@ static mcsec_status_t validate_core(const uint8_t kpak[POINT_LEN], const uint8_t
     rc = hash_hs(kpak, id, id_len, pvt, hs);
     if (rc != MCSEC_OK) goto out;
     rc = MCSEC_ERR_INTERNAL;
-    if (!bn_hash_mod_q(h, hs, ctx) || !EC_POINT_mul(ecc.group, lhs, k, NULL, NULL, ctx) ||
-        !EC_POINT_mul(ecc.group, rhs, NULL, rhs, h, ctx) ||
+    if (!bn_hash_mod_q(h, hs, ctx) || !EC_POINT_mul(ecc.group, rhs, NULL, rhs, h, ctx) ||
         !EC_POINT_add(ecc.group, rhs, rhs, kp, ctx))
         goto out;
-    /* Both sides are public once the pair is valid; a mismatch reveals only that. */
-    rc = EC_POINT_cmp(ecc.group, lhs, rhs, ctx) == 0 ? MCSEC_OK : MCSEC_ERR_KEY_INVALID;
+    rc = mul_g(ssk, lhs, ctx);
+    if (rc != MCSEC_OK) goto out;
+    /* Both sides are public once the pair is valid; a mismatch reveals only that. [HS]PVT +
+     * KPAK at infinity matches no [SSK]G. */
+    rc = point_store(rhs, rhs_oct, ctx);
+    if (rc == MCSEC_OK)
+        rc = mcsec_ct_equal(lhs, rhs_oct, POINT_LEN) ? MCSEC_OK : MCSEC_ERR_KEY_INVALID;
+    else if (rc == MCSEC_ERR_INFINITY)
+        rc = MCSEC_ERR_KEY_INVALID;
 out:
     EC_POINT_free(kp);
-    EC_POINT_clear_free(rhs);
-    EC_POINT_clear_free(lhs);
+    EC_POINT_free(rhs);
     BN_free(h);
-    BN_clear_free(k);
     BN_CTX_free(ctx);
     return rc;
 }
@@ -383,7 +395,7 @@ mcsec_status_t mcsec_eccsi_validate(const uint8_t kpak[MCSEC_ECCSI_POINT_LEN], c
 
 /* Lives in mcsec_secure_alloc memory as a whole. */
 struct mcsec_eccsi_signer {
-    uint8_t ssk_mont[SCALAR_LEN]; /* SSK * 2^256 mod q: Montgomery form, saves one product */
+    uint8_t ssk[SCALAR_LEN];
     uint8_t hs[HASH_LEN];
     uint8_t pvt[POINT_LEN];
 };
@@ -400,24 +412,16 @@ mcsec_status_t mcsec_eccsi_signer_new(mcsec_eccsi_signer_t **out,
     if (kpak == NULL || (id == NULL && id_len > 0) || ssk == NULL || pvt == NULL)
         return MCSEC_ERR_BAD_INPUT;
     mcsec_eccsi_signer_t *signer = mcsec_secure_alloc(sizeof *signer);
-    BN_CTX *ctx = BN_CTX_secure_new();
-    BIGNUM *k = bn_secret_new();
     rc = MCSEC_ERR_NOMEM;
-    if (signer == NULL || ctx == NULL || k == NULL) goto out;
+    if (signer == NULL) goto out;
     rc = validate_core(kpak, id, id_len, ssk, pvt, signer->hs);
     if (rc != MCSEC_OK) goto out;
-    rc = MCSEC_ERR_INTERNAL;
-    if (BN_bin2bn(ssk, SCALAR_LEN, k) == NULL || !BN_to_montgomery(k, k, ecc.mont_q, ctx) ||
-        BN_bn2binpad(k, signer->ssk_mont, SCALAR_LEN) != SCALAR_LEN)
-        goto out;
+    memcpy(signer->ssk, ssk, SCALAR_LEN);
     memcpy(signer->pvt, pvt, POINT_LEN);
     *out = signer;
     signer = NULL;
-    rc = MCSEC_OK;
 out:
     mcsec_secure_free(signer);
-    BN_clear_free(k);
-    BN_CTX_free(ctx);
     return rc;
 }
 
@@ -425,95 +429,48 @@ void mcsec_eccsi_signer_free(mcsec_eccsi_signer_t *signer) {
     mcsec_secure_free(signer); /* wipes */
 }
 
-/* RFC 6507 5.2.1 with j given (secret, in [1, q-1]); ctx must be a secure BN_CTX.
- * MCSEC_ERR_SIGN_RETRY if this j must be replaced: r = Jx not in [1, q-1] (the verifier
- * requires that range) or HE + r*SSK = 0 mod q.
+/* RFC 6507 5.2.1 with j given (secret, in [1, q-1]). MCSEC_ERR_SIGN_RETRY if this j must be
+ * replaced: r = Jx not in [1, q-1] (the verifier requires that range) or HE + r*SSK = 0 mod q.
  *
- * s = j / (HE + r*SSK) is computed without a secret-dependent inversion: with a random
- * blind b and Montgomery products mont(a, b) = a*b/R,
- *   u = mont(d, b) = d*b/R, inverted: R/(d*b);  w = mont(j, b) = j*b/R;
- *   mont(u^-1, w) = j/(d*R);  to Montgomery form (times R): j/d.
- * u is uniformly distributed whatever d is, so the variable-time inverse leaks nothing. */
-/* --- Inversion mod q of a blinded value ------------------------------------------------ */
-
-#define Q_LIMBS 4
-
-/* r = a^-1 mod q for a blinded 0 < a < q, with the library's binary inversion at 4 limbs:
- * BN_mod_inverse does the same with far more overhead at this size. */
-static int inv_mod_q_blinded(BIGNUM *r, const BIGNUM *a)
-{
-    uint8_t buf[SCALAR_LEN];
-    uint64_t u[Q_LIMBS], m[Q_LIMBS];
-    int ok = 0;
-    if (BN_is_zero(a) || BN_bn2binpad(a, buf, SCALAR_LEN) != SCALAR_LEN)
-        goto out;
-    mcsec_limbs_from_be(u, buf, Q_LIMBS);
-    if (BN_bn2binpad(ecc.q, buf, SCALAR_LEN) != SCALAR_LEN)
-        goto out;
-    mcsec_limbs_from_be(m, buf, Q_LIMBS);
-    limbs_inv_blinded_vartime(u, u, m, Q_LIMBS);
-    mcsec_limbs_to_be(buf, u, Q_LIMBS);
-    ok = BN_bin2bn(buf, SCALAR_LEN, r) != NULL;
-out:
-    mcsec_memzero(buf, sizeof buf);
-    mcsec_memzero(u, sizeof u);
-    return ok;
-}
-
+ * s = j / (HE + r*SSK) without a secret-dependent inversion: with a secret random blind b,
+ * u = d*b is uniform whatever d is, so the variable-time inverse of u leaks nothing, and
+ * s = (j*b) * u^-1. */
 static mcsec_status_t sign_core(const mcsec_eccsi_signer_t *signer, const uint8_t *msg,
-                                size_t msg_len, const BIGNUM *j, uint8_t sig[SIG_LEN],
+                                size_t msg_len, const uint8_t j[SCALAR_LEN], uint8_t sig[SIG_LEN],
                                 uint8_t he[HASH_LEN], BN_CTX *ctx) {
-    mcsec_status_t rc = MCSEC_ERR_NOMEM;
-    uint8_t r[SCALAR_LEN];
-    EC_POINT *jp = EC_POINT_new(ecc.group);
-    BN_CTX_start(ctx);
-    BIGNUM *x = BN_CTX_get(ctx);
-    BIGNUM *e = BN_CTX_get(ctx);
-    BIGNUM *d = BN_CTX_get(ctx);
-    BIGNUM *b = BN_CTX_get(ctx);
-    BIGNUM *u = BN_CTX_get(ctx);
-    BIGNUM *w = BN_CTX_get(ctx);
-    BIGNUM *ssk = BN_CTX_get(ctx);
-    if (jp == NULL || ssk == NULL) goto out;
-    BN_set_flags(d, BN_FLG_CONSTTIME);
-    BN_set_flags(w, BN_FLG_CONSTTIME);
-    BN_set_flags(ssk, BN_FLG_CONSTTIME);
-
-    rc = MCSEC_ERR_INTERNAL;
-    if (!EC_POINT_mul(ecc.group, jp, j, NULL, NULL, ctx) ||
-        !EC_POINT_get_affine_coordinates(ecc.group, jp, x, NULL, ctx))
-        goto out;
+    uint8_t jp[POINT_LEN], r[SCALAR_LEN], e[SCALAR_LEN], d[SCALAR_LEN], b[SCALAR_LEN];
+    uint8_t u[SCALAR_LEN], w[SCALAR_LEN];
+    mcsec_status_t rc = mul_g(j, jp, ctx); /* J: public, every verifier recomputes it */
+    if (rc != MCSEC_OK) goto out;
+    memcpy(r, jp + 1, SCALAR_LEN);
     rc = MCSEC_ERR_SIGN_RETRY; /* r is public: it goes into the signature */
-    if (BN_is_zero(x) || BN_cmp(x, ecc.q) >= 0) goto out;
-    rc = MCSEC_ERR_INTERNAL;
-    if (BN_bn2binpad(x, r, SCALAR_LEN) != SCALAR_LEN) goto out;
+    if (!ecsc_is_valid(r)) goto out;
     rc = sha256_parts(he, signer->hs, HASH_LEN, r, SCALAR_LEN, msg, msg_len, NULL, 0);
     if (rc != MCSEC_OK) goto out;
-
-    rc = MCSEC_ERR_INTERNAL;
-    if (!bn_hash_mod_q(e, he, ctx) || BN_bin2bn(signer->ssk_mont, SCALAR_LEN, ssk) == NULL ||
-        !BN_mod_mul_montgomery(d, x, ssk, ecc.mont_q, ctx) || /* r*SSK */
-        !BN_mod_add_quick(d, d, e, ecc.q))                    /* + HE */
-        goto out;
+    ecsc_reduce(e, he);
+    ecsc_mul(d, r, signer->ssk); /* r*SSK */
+    ecsc_add(d, d, e);           /* + HE */
     rc = scalar_random(b);
     if (rc != MCSEC_OK) goto out;
-    rc = MCSEC_ERR_INTERNAL;
-    if (!BN_mod_mul_montgomery(u, d, b, ecc.mont_q, ctx)) goto out;
-    rc = MCSEC_ERR_SIGN_RETRY; /* u = 0 exactly when HE + r*SSK = 0 mod q */
-    if (BN_is_zero(u)) goto out;
-    rc = MCSEC_ERR_INTERNAL;
-    if (!inv_mod_q_blinded(u, u) ||
-        !BN_mod_mul_montgomery(w, j, b, ecc.mont_q, ctx) ||
-        !BN_mod_mul_montgomery(w, u, w, ecc.mont_q, ctx) ||
-        !BN_to_montgomery(w, w, ecc.mont_q, ctx))
-        goto out;
+    ecsc_mul(u, d, b);
+    uint64_t zero = ~ecsc_is_valid(u); /* u = 0 exactly when HE + r*SSK = 0 mod q */
+    mcsec_ct_declassify(&zero, sizeof zero); /* j is replaced, which reveals only that */
+    rc = MCSEC_ERR_SIGN_RETRY;
+    if (zero) goto out;
+    mcsec_ct_declassify(u, sizeof u); /* blinded: u = d*b is uniform, independent of d */
+    ecsc_inv_blinded(u, u);           /* 1 / (d*b), public like d*b */
+    ecsc_mul(w, j, b);
+    ecsc_mul(w, w, u); /* s = j*b / (d*b) = j / d */
+    mcsec_ct_declassify(w, sizeof w); /* s: the signature */
     memcpy(sig, r, SCALAR_LEN);
-    if (BN_bn2binpad(w, sig + SCALAR_LEN, SCALAR_LEN) != SCALAR_LEN) goto out;
+    memcpy(sig + SCALAR_LEN, w, SCALAR_LEN);
     memcpy(sig + 2 * SCALAR_LEN, signer->pvt, POINT_LEN);
     rc = MCSEC_OK;
 out:
-    BN_CTX_end(ctx); /* a secure BN_CTX: its numbers are wiped when it is freed */
-    EC_POINT_clear_free(jp);
+    mcsec_memzero(d, sizeof d);
+    mcsec_memzero(b, sizeof b);
+    mcsec_memzero(u, sizeof u);
+    mcsec_memzero(w, sizeof w);
     return rc;
 }
 
@@ -528,15 +485,13 @@ mcsec_status_t mcsec_eccsi_sign_with_j(const mcsec_eccsi_signer_t *signer, const
         return MCSEC_ERR_BAD_INPUT;
     uint8_t he[HASH_LEN];
     BN_CTX *ctx = BN_CTX_secure_new();
-    BIGNUM *jb = bn_secret_new();
     rc = MCSEC_ERR_NOMEM;
-    if (ctx == NULL || jb == NULL) goto out;
-    rc = scalar_load(jb, j);
+    if (ctx == NULL) goto out;
+    rc = secret_scalar_ok(j);
     if (rc != MCSEC_OK) goto out;
-    rc = sign_core(signer, msg, msg_len, jb, sig, he, ctx);
+    rc = sign_core(signer, msg, msg_len, j, sig, he, ctx);
     if (rc == MCSEC_OK && he_out != NULL) memcpy(he_out, he, HASH_LEN);
 out:
-    BN_clear_free(jb);
     BN_CTX_free(ctx);
     return rc;
 }
@@ -547,11 +502,10 @@ mcsec_status_t mcsec_eccsi_sign(const mcsec_eccsi_signer_t *signer, const uint8_
     mcsec_status_t rc = ecc_get();
     if (rc != MCSEC_OK) return rc;
     if (signer == NULL || (msg == NULL && msg_len > 0) || sig == NULL) return MCSEC_ERR_BAD_INPUT;
-    uint8_t he[HASH_LEN];
+    uint8_t he[HASH_LEN], j[SCALAR_LEN];
     BN_CTX *ctx = BN_CTX_secure_new();
-    BIGNUM *j = bn_secret_new();
     rc = MCSEC_ERR_NOMEM;
-    if (ctx == NULL || j == NULL) goto out;
+    if (ctx == NULL) goto out;
     rc = MCSEC_ERR_SIGN_RETRY;
     for (int i = 0; i < MAX_TRIES && rc == MCSEC_ERR_SIGN_RETRY; i++) {
         rc = scalar_random(j);
@@ -560,7 +514,7 @@ mcsec_status_t mcsec_eccsi_sign(const mcsec_eccsi_signer_t *signer, const uint8_
     if (rc == MCSEC_ERR_SIGN_RETRY)
         rc = MCSEC_ERR_RNG; /* 16 rejected nonces in a row: the generator is broken */
 out:
-    BN_clear_free(j);
+    mcsec_memzero(j, sizeof j);
     BN_CTX_free(ctx);
     return rc;
 }

@@ -355,16 +355,21 @@ void fp_inv(fp_t *r, const fp_t *a)
         fp_inv_fermat(r, a);
         return;
     }
+    mcsec_ct_secret(rnd, sizeof rnd); /* rho must stay secret: x and rho give a */
     limbs_from_be(rho.v, rnd);
     reduce_once(rho.v, rho.v, 0); /* 2^1024 < 2p: now below p */
     rho.v[0] |= (uint64_t)fp_is_zero(&rho) & 1; /* never zero */
     fp_mul(&x, a, &rho);       /* a rho R, uniform in [1, p) for a != 0 */
     x.v[0] |= zero & 1;        /* keep the input of the inversion non-zero */
+    /* Blinded: x is uniform and independent of a, so the variable-time inversion's branches
+     * and timing reveal nothing about a (a = 0 shows as x = 1; callers treat 0 as public). */
+    mcsec_ct_declassify(&x, sizeof x);
     inv_binary_vartime(y.v, x.v, params.p); /* (a rho R)^-1 */
     mont_mul(y.v, y.v, params.rrr); /* (a rho)^-1 R */
     fp_mul(&y, &y, &rho);      /* a^-1 R */
     fp_set_zero(&x);
     fp_cmov(&y, &x, zero);
+    mcsec_ct_taint_as(&y, sizeof y, a, sizeof *a); /* rho cancels: a^-1 is as secret as a */
     *r = y;
     mcsec_memzero(rnd, sizeof rnd);
     mcsec_memzero(&rho, sizeof rho);
@@ -376,8 +381,14 @@ mcsec_status_t fp_from_bytes(fp_t *r, const uint8_t in[MCSEC_SAKKE_FIELD_LEN])
 {
     uint64_t t[FP_LIMBS], d[FP_LIMBS];
     limbs_from_be(t, in);
-    if (limbs_sub(d, t, params.p) == 0) /* t >= p; the length, not the value, is public */
+    uint64_t below_p = limbs_sub(d, t, params.p);
+    /* The range verdict is public (the caller gets it as a status); a secret coordinate (an
+     * RSK) is always in range. */
+    mcsec_ct_declassify(&below_p, sizeof below_p);
+    if (below_p == 0) {
+        mcsec_memzero(t, sizeof t);
         return MCSEC_ERR_POINT_RANGE;
+    }
     mont_mul(r->v, t, params.rr);
     mcsec_memzero(t, sizeof t);
     return MCSEC_OK;
@@ -527,6 +538,19 @@ void sc_mul(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALA
     mcsec_memzero(t, sizeof t);
 }
 
+/* r = x mod q for any 1024-bit x (big-endian 128 octets); constant time. Montgomery
+ * multiplication accepts a * b < q 2^1024: x * (2^2048 mod q) / 2^1024 = x 2^1024 mod q, and a
+ * product with 1 removes the factor. */
+void sc_from_wide(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t x[MCSEC_SAKKE_FIELD_LEN])
+{
+    uint64_t t[FP_LIMBS], one[FP_LIMBS] = {1};
+    limbs_from_be(t, x);
+    mont_mul_mod(t, t, q_rr, params.q, q_n0);
+    mont_mul_mod(t, t, one, params.q, q_n0);
+    limbs_to_be(r, t);
+    mcsec_memzero(t, sizeof t);
+}
+
 /* r = a + b mod q for a, b < q; constant time. */
 void sc_add(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN],
             const uint8_t b[MCSEC_SAKKE_SCALAR_LEN])
@@ -590,22 +614,29 @@ void sc_inv(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALA
     for (int i = 0; i < FP_LIMBS; i++)
         acc |= x[i];
     uint64_t zero = ((acc | ((uint64_t)0 - acc)) >> 63) ^ 1; /* 1 iff a = 0 */
+    int valid;
     do { /* rho uniform in [1, q-1]; the loop count reveals nothing about a */
         if (mcsec_random_bytes(rnd, sizeof rnd) != MCSEC_OK) {
             sc_inv_fermat(r, a);
             goto out;
         }
         rnd[0] &= 0x3F;
+        mcsec_ct_secret(rnd, sizeof rnd); /* rho must stay secret: x rho and rho give x */
         limbs_from_be(rho, rnd);
-    } while (!sc_is_valid(rnd));
+        valid = sc_is_valid(rnd);
+        mcsec_ct_declassify(&valid, sizeof valid); /* a rejected draw is thrown away */
+    } while (!valid);
     mont_mul_mod(t, x, q_rr, params.q, q_n0); /* x R */
     mont_mul_mod(t, t, rho, params.q, q_n0);  /* x rho */
     t[0] |= zero;                             /* keep the input non-zero; fixed below */
+    /* Blinded: x rho is uniform and independent of x (see fp_inv). */
+    mcsec_ct_declassify(t, sizeof t);
     inv_binary_vartime(t, t, params.q);       /* (x rho)^-1 */
     mont_mul_mod(t, t, q_rr, params.q, q_n0); /* (x rho)^-1 R */
     mont_mul_mod(t, t, rho, params.q, q_n0);  /* x^-1 */
     for (int i = 0; i < FP_LIMBS; i++)
         t[i] &= zero - 1; /* inv(0) = 0 */
+    mcsec_ct_taint_as(t, sizeof t, x, sizeof x); /* rho cancels: x^-1 is as secret as x */
     limbs_to_be(r, t);
 out:
     mcsec_memzero(rnd, sizeof rnd);

@@ -19,13 +19,28 @@ mcsec_status_t mcsec_eccsi_selftest(void);
 mcsec_status_t mcsec_sakke_selftest(void);
 mcsec_status_t mcsec_kdf_selftest(void);
 
-/* Every public entry point starts with this. */
 /* A keyed HMAC context (SHA-256, or SHA-1 if sha256 is 0), duplicated from a template made
  * once (kdf.c): free it with EVP_MAC_CTX_free, which cleanses the key. NULL on failure. */
 EVP_MAC_CTX *mcsec_hmac_ctx(int sha256, const uint8_t *key, size_t key_len);
 /* SHA-256 fetched once (NULL if the provider lacks it): EVP_sha256() fetches on every init. */
 const EVP_MD *mcsec_sha256_md(void);
 
+/* Constant-time validation (tests/ct, docs/security-testing-ct.md). Under valgrind memcheck,
+ * after mcsec_ct_validation_enable(), secret octets are marked undefined so that memcheck
+ * reports every branch and memory index that depends on them; outside that test (or without
+ * valgrind's headers at build time) these do nothing.
+ * - mcsec_ct_secret: p holds a fresh secret (a random scalar drawn inside the library);
+ * - mcsec_ct_declassify: p is public by design although computed from secrets (an output
+ *   such as a signature or a ciphertext, a verdict the caller sees anyway, a blinded value);
+ *   every call says why in a comment;
+ * - mcsec_ct_taint_as: out is secret exactly when in holds any secret octet (the result of
+ *   a blinded computation, whose blinding factor is secret but cancels out). */
+void mcsec_ct_validation_enable(void);
+void mcsec_ct_secret(const void *p, size_t len);
+void mcsec_ct_declassify(const void *p, size_t len);
+void mcsec_ct_taint_as(const void *out, size_t out_len, const void *in, size_t in_len);
+
+/* Every public entry point starts with this. */
 #define MCSEC_REQUIRE_INIT()                                                                      \
     do {                                                                                          \
         mcsec_status_t init_rc_ = mcsec_init();                                                   \
@@ -69,6 +84,21 @@ mcsec_status_t mcsec_sakke_encapsulate_trace(const mcsec_sakke_sender_t *sender,
                                              uint8_t gr_out[MCSEC_SAKKE_FIELD_LEN]);
 
 #endif
+
+/* --- ECCSI scalars mod q, the NIST P-256 order (eccsi_scalar.c): 32-octet big-endian values,
+ * constant time. ----------------------------------------------------------------------- */
+uint64_t ecsc_is_valid(const uint8_t s[MCSEC_ECCSI_SCALAR_LEN]); /* all-ones mask if 0 < s < q */
+void ecsc_reduce(uint8_t r[MCSEC_ECCSI_SCALAR_LEN], const uint8_t h[MCSEC_ECCSI_SCALAR_LEN]);
+void ecsc_add(uint8_t r[MCSEC_ECCSI_SCALAR_LEN], const uint8_t a[MCSEC_ECCSI_SCALAR_LEN],
+              const uint8_t b[MCSEC_ECCSI_SCALAR_LEN]); /* a, b < q */
+void ecsc_mul(uint8_t r[MCSEC_ECCSI_SCALAR_LEN], const uint8_t a[MCSEC_ECCSI_SCALAR_LEN],
+              const uint8_t b[MCSEC_ECCSI_SCALAR_LEN]); /* a, b < q */
+/* out = k + q or k + 2q, whichever lies in [2^256, 2^257): a 33-octet value whose first octet
+ * is always 1, for OpenSSL, which skips leading zero octets and limbs of a scalar (the bit
+ * length of a nonce is what lattice attacks need). */
+void ecsc_pad(uint8_t out[MCSEC_ECCSI_SCALAR_LEN + 1], const uint8_t k[MCSEC_ECCSI_SCALAR_LEN]);
+/* r = u^-1 for 0 < u < q. VARIABLE TIME: u must be blinded by a secret random factor. */
+void ecsc_inv_blinded(uint8_t r[MCSEC_ECCSI_SCALAR_LEN], const uint8_t u[MCSEC_ECCSI_SCALAR_LEN]);
 
 /* --- SAKKE parameter set 1 arithmetic (fp.c, ec1024.c, pairing.c) ---------------------- */
 
@@ -161,6 +191,8 @@ void sc_add(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALA
             const uint8_t b[MCSEC_SAKKE_SCALAR_LEN]);
 void sc_neg(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN]);
 void sc_inv(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t a[MCSEC_SAKKE_SCALAR_LEN]);
+/* r = x mod q for a 1024-bit x (HashToIntegerRange's reduction); constant time. */
+void sc_from_wide(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t x[MCSEC_SAKKE_FIELD_LEN]);
 int fp_select_impl(const char *name); /* NULL: fastest; tests switch back ends */
 
 /* --- Points (ec1024.c) ------------------------------------------------------------------ */
@@ -171,7 +203,13 @@ void ec_encode(uint8_t out[MCSEC_SAKKE_POINT_LEN], const ec_affine_t *a);
 void ec_from_affine(ec_point_t *r, const ec_affine_t *a);
 int ec_to_affine(ec_affine_t *r, const ec_point_t *a); /* 0 for the point at infinity */
 void ec_dbl(ec_point_t *r, const ec_point_t *a);
+/* r = a + b, b affine. Branches on the exceptional cases a = +-b: public points only. */
 void ec_add_affine(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b);
+/* The same in constant time for a != +-b (a may be the point at infinity); the caller
+ * guarantees a != +-b (for a = +-b the result has Z = 0). */
+void ec_add_affine_ct(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b);
+/* The same in constant time for every a, b (the doubling computed and selected by mask). */
+void ec_add_affine_complete(ec_point_t *r, const ec_point_t *a, const ec_affine_t *b);
 /* Variable-time [k]A for a public scalar (big-endian, any length up to 128 octets). */
 void ec_mul_public(ec_point_t *r, const ec_affine_t *a, const uint8_t *k, size_t k_len);
 /* All-ones mask if the Jacobian point a equals the affine point b; constant time. */
@@ -200,6 +238,7 @@ uint64_t sc_make_odd(uint8_t r[MCSEC_SAKKE_SCALAR_LEN], const uint8_t k[MCSEC_SA
 
 /* Batch inversion (Montgomery's trick): r[i] = a[i]^-1; zero inputs give garbage for all. */
 mcsec_status_t fp_batch_inv(fp_t *r, const fp_t *a, size_t n);
+/* r = a + b in Jacobian coordinates; constant time, every case (infinity, a = +-b). */
 void ec_add(ec_point_t *r, const ec_point_t *a, const ec_point_t *b);
 
 /* --- Pairing (pairing.c) ---------------------------------------------------------------- */

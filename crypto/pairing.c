@@ -114,12 +114,16 @@ mcsec_status_t pairing_precompute(pairing_lines_t *lines, const ec_affine_t *K)
             fp_sub(&B[n], &t, &u);         /* B = N xk - yk D */
             degenerate |= fp_is_zero(&D[n]);
             n++;
-            ec_add_affine(&C, &C, Kp);
+            /* C = [m]K with m public; C = +-K only if m = +-1 mod q, which the chain over
+             * q - 1 never reaches for K of order q. For any other K, H = 0 there makes D = 0
+             * and the key is refused as degenerate: no exceptional branch is needed. */
+            ec_add_affine_ct(&C, &C, Kp);
         }
     }
     /* The loop ends at [q - 1]K, which is -K exactly when [q]K = O. */
-    uint64_t in_subgroup = ec_equal_affine(&C, &negK);
-    if (degenerate | ~in_subgroup) {
+    uint64_t refuse = degenerate | ~ec_equal_affine(&C, &negK);
+    mcsec_ct_declassify(&refuse, sizeof refuse); /* public: the caller gets it as a status */
+    if (refuse) {
         rc = MCSEC_ERR_SMALL_ORDER;
         goto out;
     }

@@ -65,10 +65,31 @@ mcsec_status_t mcsec_hash_to_range(const uint8_t *s, size_t s_len, const uint8_t
         memcpy(buf + sizeof h, a, sizeof a);
         SHA256(buf, sizeof buf, v + i * SHA256_DIGEST_LENGTH);
     }
-    /* The value is secret (r, or a mask): reduce with OpenSSL's constant-time division. */
+    /* The value is secret (r, or the SSV mask): the two moduli SAKKE uses are reduced in
+     * constant time by mcsec's own code. n is public, so choosing the path by n is too. */
+    size_t v_len = l * SHA256_DIGEST_LENGTH, bits = (size_t)BN_num_bits(nm1);
+    if (bits < (size_t)BN_num_bits(bn)) { /* n = 2^bits: keep the low bits */
+        memset(out, 0, n_len);
+        for (size_t j = 0; j < n_len && j < v_len; j++) /* j: octets from the end */
+            out[n_len - 1 - j] = v[v_len - 1 - j];
+        for (size_t j = 0; j < n_len; j++) {
+            size_t lo = 8 * j; /* bit number of the octet's lowest bit */
+            unsigned keep = lo >= bits ? 0 : bits - lo >= 8 ? 0xFF : (1u << (bits - lo)) - 1;
+            out[n_len - 1 - j] &= (uint8_t)keep;
+        }
+        rc = MCSEC_OK;
+        goto out;
+    }
+    if (n_len == MCSEC_SAKKE_SCALAR_LEN && v_len == MCSEC_SAKKE_FIELD_LEN && fp_params() != NULL &&
+        memcmp(n, fp_params()->q_be, n_len) == 0) {
+        sc_from_wide(out, v); /* r = v mod q */
+        rc = MCSEC_OK;
+        goto out;
+    }
+    /* Other moduli (tests): OpenSSL's division, whose BIGNUM handling is not constant time. */
     BN_set_flags(bv, BN_FLG_CONSTTIME);
-    if (BN_bin2bn(v, (int)(l * SHA256_DIGEST_LENGTH), bv) == NULL ||
-        !BN_mod(bv, bv, bn, ctx) || BN_bn2binpad(bv, out, (int)n_len) != (int)n_len)
+    if (BN_bin2bn(v, (int)v_len, bv) == NULL || !BN_mod(bv, bv, bn, ctx) ||
+        BN_bn2binpad(bv, out, (int)n_len) != (int)n_len)
         goto out;
     rc = MCSEC_OK;
 out:
@@ -138,13 +159,18 @@ mcsec_status_t mcsec_sakke_kms_public(const uint8_t z[MCSEC_SAKKE_SCALAR_LEN],
     const ec_table_t *tp = ec_table_P();
     if (tp == NULL)
         return MCSEC_ERR_NOMEM;
-    if (!sc_is_valid(z))
+    int valid = sc_is_valid(z);
+    mcsec_ct_declassify(&valid, sizeof valid); /* public: the caller gets it as a status */
+    if (!valid)
         return MCSEC_ERR_SCALAR_RANGE;
     ec_point_t t;
     ec_affine_t a;
     ec_table_mul(&t, tp, z);
     ec_to_affine(&a, &t);
     ec_encode(Z, &a);
+    mcsec_ct_declassify(Z, MCSEC_SAKKE_POINT_LEN); /* the KMS public key */
+    mcsec_memzero(&t, sizeof t);
+    mcsec_memzero(&a, sizeof a);
     return MCSEC_OK;
 }
 
@@ -160,7 +186,10 @@ mcsec_status_t mcsec_sakke_kms_generate(uint8_t z[MCSEC_SAKKE_SCALAR_LEN],
         if (rc != MCSEC_OK)
             return rc;
         z[0] &= 0x3F;
-        if (sc_is_valid(z)) {
+        mcsec_ct_secret(z, MCSEC_SAKKE_SCALAR_LEN);
+        int valid = sc_is_valid(z);
+        mcsec_ct_declassify(&valid, sizeof valid); /* a rejected draw is thrown away */
+        if (valid) {
             rc = mcsec_sakke_kms_public(z, Z);
             if (rc != MCSEC_OK)
                 mcsec_memzero(z, MCSEC_SAKKE_SCALAR_LEN);
@@ -184,12 +213,16 @@ mcsec_status_t mcsec_sakke_issue_rsk(const uint8_t z[MCSEC_SAKKE_SCALAR_LEN], co
     const ec_table_t *tp = ec_table_P();
     if (tp == NULL)
         return MCSEC_ERR_NOMEM;
-    if (!sc_is_valid(z))
+    int valid = sc_is_valid(z);
+    mcsec_ct_declassify(&valid, sizeof valid); /* public: the caller gets it as a status */
+    if (!valid)
         return MCSEC_ERR_SCALAR_RANGE;
     if ((rc = id_scalar(b, id, id_len)) != MCSEC_OK)
         return rc;
     sc_add(s, b, z);
-    if (!sc_is_valid(s)) { /* b = -z mod q: no RSK exists */
+    valid = sc_is_valid(s);
+    mcsec_ct_declassify(&valid, sizeof valid); /* b = -z mod q: refused with a status */
+    if (!valid) { /* no RSK exists */
         rc = MCSEC_ERR_BAD_INPUT;
         goto out;
     }
@@ -226,7 +259,9 @@ static mcsec_status_t rsk_check(pairing_lines_t *lines, ec_affine_t *Qb,
     if ((rc = pairing_precompute(lines, &K)) != MCSEC_OK)
         goto out;
     pairing_eval(&w, lines, Qb);
-    rc = fp_equal(&w, &fp_params()->g_m) ? MCSEC_OK : MCSEC_ERR_KEY_INVALID;
+    uint64_t ok = fp_equal(&w, &fp_params()->g_m);
+    mcsec_ct_declassify(&ok, sizeof ok); /* public: the caller gets it as a status */
+    rc = ok ? MCSEC_OK : MCSEC_ERR_KEY_INVALID;
 out:
     mcsec_memzero(&K, sizeof K);
     mcsec_memzero(&w, sizeof w);
@@ -370,7 +405,9 @@ mcsec_status_t mcsec_sakke_encapsulate_trace(const mcsec_sakke_sender_t *sender,
         return rc;
     if ((rc = ssv_to_r(r, ssv, id, id_len)) != MCSEC_OK)
         goto out;
-    if (!sc_is_valid(r)) { /* r = 0: probability 2^-1022 */
+    int valid = sc_is_valid(r);
+    mcsec_ct_declassify(&valid, sizeof valid); /* r = 0 (probability 2^-1022) is an error */
+    if (!valid) {
         rc = MCSEC_ERR_INTERNAL;
         goto out;
     }
@@ -379,7 +416,9 @@ mcsec_status_t mcsec_sakke_encapsulate_trace(const mcsec_sakke_sender_t *sender,
     ec_table_mul(&R1, ec_table_P(), rb);
     ec_table_mul(&R2, sender->Z_table, r);
     ec_add(&R1, &R1, &R2);
-    if (fp_is_zero(&R1.Z)) { /* r b + r z = 0 mod q: impossible for a valid RSK identity */
+    uint64_t inf = fp_is_zero(&R1.Z);
+    mcsec_ct_declassify(&inf, sizeof inf); /* R is public; R = O is an error */
+    if (inf) { /* r b + r z = 0 mod q: impossible for a valid RSK identity */
         rc = MCSEC_ERR_INTERNAL;
         goto out;
     }
@@ -400,6 +439,7 @@ mcsec_status_t mcsec_sakke_encapsulate_trace(const mcsec_sakke_sender_t *sender,
     ec_encode(out, &Ra);
     for (int i = 0; i < MCSEC_SAKKE_SSV_LEN; i++)
         out[MCSEC_SAKKE_POINT_LEN + i] = ssv[i] ^ mask[i];
+    mcsec_ct_declassify(out, MCSEC_SAKKE_ENCAP_LEN); /* the encapsulated data R || H */
     if (r_out != NULL)
         memcpy(r_out, r, MCSEC_SAKKE_SCALAR_LEN);
     if (gr_out != NULL)
@@ -451,6 +491,7 @@ mcsec_status_t mcsec_sakke_decapsulate(const mcsec_sakke_key_t *key, const uint8
     uint64_t ok = (uint64_t)0 - (uint64_t)sc_is_valid(r);
     ec_table_mul(&T, key->Qb_table, r);
     ok &= ec_equal_affine(&T, &R);
+    mcsec_ct_declassify(&ok, sizeof ok); /* public: the caller gets it as a status */
     if (ok) {
         memcpy(ssv_out, ssv, MCSEC_SAKKE_SSV_LEN);
         rc = MCSEC_OK;

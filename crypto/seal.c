@@ -123,6 +123,9 @@ static mcsec_status_t gcm(int enc, const uint8_t *key, const uint8_t *nonce, con
         if (EVP_CipherFinal_ex(ctx, scratch, &n) != 1 ||
             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, MCSEC_SEAL_TAG_LEN, tag) != 1)
             goto out;
+        /* The ciphertext and tag are public by design (they go to disk). */
+        mcsec_ct_declassify(out, len);
+        mcsec_ct_declassify(tag, MCSEC_SEAL_TAG_LEN);
     } else {
         if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, MCSEC_SEAL_TAG_LEN, (void *)tag) != 1)
             goto out;

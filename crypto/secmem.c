@@ -7,6 +7,10 @@
 
 #include "internal.h"
 
+#if defined(MCSEC_HAVE_VALGRIND)
+#include <valgrind/memcheck.h>
+#endif
+
 void mcsec_memzero(void *p, size_t len)
 {
     if (p != NULL && len > 0)
@@ -62,4 +66,60 @@ mcsec_status_t mcsec_random_bytes(uint8_t *out, size_t len)
         len -= (size_t)chunk;
     }
     return MCSEC_OK;
+}
+
+/* --- Constant-time validation (tests/ct) ------------------------------------------------ */
+
+/* Off unless a constant-time test turns it on: the daemons under a plain valgrind run then see
+ * no marking at all. Set once, before any thread starts. */
+static int ct_validation;
+
+void mcsec_ct_validation_enable(void) { ct_validation = 1; }
+
+void mcsec_ct_secret(const void *p, size_t len)
+{
+#if defined(MCSEC_HAVE_VALGRIND)
+    if (ct_validation)
+        (void)VALGRIND_MAKE_MEM_UNDEFINED(p, len);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
+void mcsec_ct_declassify(const void *p, size_t len)
+{
+#if defined(MCSEC_HAVE_VALGRIND)
+    if (ct_validation)
+        (void)VALGRIND_MAKE_MEM_DEFINED(p, len);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
+void mcsec_ct_taint_as(const void *out, size_t out_len, const void *in, size_t in_len)
+{
+#if defined(MCSEC_HAVE_VALGRIND)
+    if (!ct_validation || !RUNNING_ON_VALGRIND)
+        return;
+    uint8_t vbits[256];
+    int secret = 0;
+    for (size_t off = 0; off < in_len && !secret; off += sizeof vbits) {
+        size_t n = in_len - off < sizeof vbits ? in_len - off : sizeof vbits;
+        if (VALGRIND_GET_VBITS((const uint8_t *)in + off, vbits, n) != 1)
+            return;
+        for (size_t i = 0; i < n; i++)
+            secret |= vbits[i] != 0; /* the copy of the V bits is itself defined */
+    }
+    if (secret)
+        (void)VALGRIND_MAKE_MEM_UNDEFINED(out, out_len);
+    else
+        (void)VALGRIND_MAKE_MEM_DEFINED(out, out_len);
+#else
+    (void)out;
+    (void)out_len;
+    (void)in;
+    (void)in_len;
+#endif
 }

@@ -28,6 +28,10 @@ struct mcsec_profile_receiver {
     uint64_t window;
 };
 
+/* Constant-time validation hook of libmcsec_crypto (crypto/internal.h, tests/ct): p is public
+ * by design although computed from secrets. */
+void mcsec_ct_declassify(const void *p, size_t len);
+
 /* The deployed default SRTP policy (WIRE.md 3): type, value pairs, one octet each. */
 extern const uint8_t mcsec_prof_sp_default[9][2];
 

@@ -21,6 +21,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "internal.h" /* mcsec_ct_declassify */
 #include "mcsec/kmsxml.h"
 #include "mcsec/secmem.h"
 
@@ -383,47 +384,67 @@ static mcsec_status_t dec_str(const char *s, size_t n, char *dst)
     return MCSEC_OK;
 }
 
+/* The value of hex digit c, or -1, without a branch or table on c: the digits are the
+ * SSK and RSK. x < y for x, y < 2^31 is the sign bit of x - y. */
 static int hexval(unsigned char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    uint32_t x = c, lx = x | 0x20;
+    uint32_t is_d = ((x - ('9' + 1)) >> 31) & ((('0' - 1) - x) >> 31);
+    uint32_t is_l = ((lx - ('f' + 1)) >> 31) & ((('a' - 1) - lx) >> 31);
+    uint32_t v = ((0u - is_d) & (x - '0')) | ((0u - is_l) & (lx - 'a' + 10));
+    return (int)(v | (0u - ((is_d | is_l) ^ 1)));
 }
 
-/* Exactly want octets of hex, blanks allowed anywhere. */
+/* A blank, without a branch on c. */
+static uint32_t blank_ct(unsigned char c)
+{
+    uint32_t x = c, acc = 0;
+    static const uint8_t blanks[4] = {' ', '\t', '\n', '\r'};
+    for (int i = 0; i < 4; i++)
+        acc |= (((x ^ blanks[i]) - 1) >> 31) & 1; /* x == blank */
+    return acc;
+}
+
+/* Exactly want octets of hex, blanks allowed anywhere. Constant time in the digits' values:
+ * where the blanks are (formatting) and the verdict are public, and mcsec_ct_declassify says
+ * so for the valgrind test (tests/ct). */
 static mcsec_status_t dec_hex(const char *s, size_t n, uint8_t *dst, size_t want)
 {
     size_t digits = 0;
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (is_blank(c))
+        uint32_t blank = blank_ct(c);
+        mcsec_ct_declassify(&blank, sizeof blank);
+        if (blank)
             continue;
-        if (hexval(c) < 0)
-            return MCSEC_ERR_BAD_INPUT;
+        bad |= (uint32_t)hexval(c) >> 31;
         digits++;
     }
+    mcsec_ct_declassify(&bad, sizeof bad);
+    if (bad)
+        return MCSEC_ERR_BAD_INPUT;
     if (digits % 2 != 0)
         return MCSEC_ERR_BAD_INPUT;
     if (digits / 2 != want)
         return MCSEC_ERR_BAD_LENGTH;
-    size_t o = 0;
-    int hi = -1;
+    size_t o = 0, half = 0;
+    unsigned hi = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (is_blank(c))
+        uint32_t blank = blank_ct(c);
+        mcsec_ct_declassify(&blank, sizeof blank);
+        if (blank)
             continue;
-        int v = hexval(c);
-        if (hi < 0) {
+        unsigned v = (unsigned)hexval(c);
+        if (!half) {
             hi = v;
         } else {
             dst[o++] = (uint8_t)(hi << 4 | v);
-            hi = -1;
         }
+        half ^= 1;
     }
+    mcsec_memzero(&hi, sizeof hi);
     return MCSEC_OK;
 }
 
@@ -916,11 +937,16 @@ static void put_esc(writer_t *w, const char *s)
     }
 }
 
+/* Upper-case hex digit of a nibble, without a table: the nibbles are the SSK and RSK. */
+static char hexdigit(unsigned nib)
+{
+    return (char)(nib + '0' + (((9u - nib) >> 8) & ('A' - '0' - 10)));
+}
+
 static void put_hex(writer_t *w, const uint8_t *p, size_t n)
 {
-    static const char digits[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
-        char two[2] = {digits[p[i] >> 4], digits[p[i] & 15]};
+        char two[2] = {hexdigit(p[i] >> 4), hexdigit(p[i] & 15u)};
         put(w, two, 2);
         mcsec_memzero(two, sizeof two);
     }

@@ -113,7 +113,10 @@ mcsec_status_t mcsec_gmk_build(const mcsec_gmk_sender_t *tx, const char *member_
     if (st == MCSEC_OK)
         st = mcsec_uid_format2(member_uri, tx->kms_uri, tx->key_period, tx->key_period_offset,
                                pn, uid_r);
-    if (st == MCSEC_OK && kind == MCSEC_PURPOSE_GMK) st = mcsec_guk_id(key, 16, key_id, member_uri, &csb);
+    if (st == MCSEC_OK && kind == MCSEC_PURPOSE_GMK) {
+        st = mcsec_guk_id(key, 16, key_id, member_uri, &csb);
+        mcsec_ct_declassify(&csb, sizeof csb); /* the GUK-ID: public, it is the CSB ID */
+    }
     if (st == MCSEC_OK) st = mcsec_random_bytes(rand, sizeof rand);
     if (st == MCSEC_OK)
         st = mcsec_sakke_encapsulate(tx->sakke, uid_r, sizeof uid_r, key, 16, encap);
@@ -128,6 +131,7 @@ mcsec_status_t mcsec_gmk_build(const mcsec_gmk_sender_t *tx, const char *member_
     if (st == MCSEC_OK)
         st = kp_crypt(key, (uint8_t)cs_id, csb, (mcsec_mikey_span_t){rand, 16}, plain, ext, kp_len);
     if (st != MCSEC_OK) goto out;
+    mcsec_ct_declassify(ext, kp_len); /* ciphertext: public, it goes into the message */
 
     mcsec_prof_put32(spi, key_id);
     mcsec_prof_put32(spi + 4, csb);
@@ -290,13 +294,17 @@ mcsec_status_t mcsec_gmk_open(mcsec_profile_receiver_t *rx, const uint8_t *msg, 
         uint32_t guk;
         if ((st = mcsec_guk_id(ssv, sizeof ssv, res->key_id, rx->our_uri, &guk)) != MCSEC_OK)
             FAIL(MCSEC_CHECK_KEY_ID, st, "cannot compute the GUK-ID");
+        mcsec_ct_declassify(&guk, sizeof guk); /* public: it must equal the CSB ID */
         if (guk != m.hdr.csb_id)
             FAIL(MCSEC_CHECK_KEY_ID, MCSEC_ERR_VERIFY, "CSB ID is not the GUK-ID of the delivered GMK");
     }
 
     /* Key parameters: decoded when they decode, flagged otherwise. */
+    /* The key parameters (kind, status, times, text, group) are confidential but not key
+     * material: they are parsed like any decrypted message (declassified for tests/ct). */
     if (ext->data.len <= KP_MAX &&
         kp_crypt(ssv, cs.cs_id, m.hdr.csb_id, res->rand, ext->data.p, plain, ext->data.len) == MCSEC_OK &&
+        (mcsec_ct_declassify(plain, ext->data.len), 1) &&
         kp_decode(plain, ext->data.len, (unsigned)kind, &res->key_params)) {
         res->key_params_decoded = 1;
         if (res->key_params.group_id[0] != 0 &&

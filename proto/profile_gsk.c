@@ -77,6 +77,7 @@ mcsec_status_t mcsec_gsk_build(const mcsec_eccsi_signer_t *signer, const char *t
     }
     if (st == MCSEC_OK) st = mcsec_prof_aes_ctr(k.encr, k.iv, plain, encr, KD_LEN);
     if (st != MCSEC_OK) goto out;
+    mcsec_ct_declassify(encr, KD_LEN); /* ciphertext: public, it goes into the message */
 
     mcsec_prof_put32(spi, gsk_id);
     mcsec_prof_put32(idpsk, gmk_id);
@@ -100,6 +101,7 @@ mcsec_status_t mcsec_gsk_build(const mcsec_eccsi_signer_t *signer, const char *t
                                            &signed_len)) != MCSEC_OK ||
         (st = hmac256(k.auth, out, mac_off, mac)) != MCSEC_OK)
         goto out;
+    mcsec_ct_declassify(mac, sizeof mac); /* the KEMAC MAC: public, it goes into the message */
     memcpy(out + mac_off, mac, sizeof mac);
     if ((st = mcsec_eccsi_sign(signer, out, signed_len, sig)) != MCSEC_OK ||
         (st = mcsec_mikey_build_sign_finish(&b, sig, sizeof sig)) != MCSEC_OK)
@@ -228,10 +230,15 @@ mcsec_status_t mcsec_gsk_open(mcsec_profile_receiver_t *rx, const mcsec_gsk_keys
     if ((st = kemac_keys(rec.gmk, m.hdr.csb_id, res->rand, t->value, &k)) != MCSEC_OK ||
         (st = hmac256(k.auth, msg, (size_t)(km->mac.p - msg), mac)) != MCSEC_OK)
         FAIL(MCSEC_CHECK_DECRYPT, st, "KEMAC key derivation failed");
-    if (km->mac.len != sizeof mac || !mcsec_ct_equal(mac, km->mac.p, sizeof mac))
+    int mac_ok = km->mac.len == sizeof mac && mcsec_ct_equal(mac, km->mac.p, sizeof mac);
+    mcsec_ct_declassify(&mac_ok, sizeof mac_ok); /* the verdict: public, the status says it */
+    if (!mac_ok)
         FAIL(MCSEC_CHECK_DECRYPT, MCSEC_ERR_VERIFY, "KEMAC MAC does not verify: wrong GMK or tampered");
     if ((st = mcsec_prof_aes_ctr(k.encr, k.iv, km->encr.p, plain, KD_LEN)) != MCSEC_OK)
         FAIL(MCSEC_CHECK_DECRYPT, st, "KEMAC decryption failed");
+    /* KEY_DATA's header (next payload, type and KV, key length) is structure, the same in every
+     * valid message: only the key after it is secret. */
+    mcsec_ct_declassify(plain, KD_LEN - MCSEC_PROFILE_KEY_LEN);
     if (mcsec_mikey_parse_key_data(plain, KD_LEN, kd, 2, &nkd) != MCSEC_OK || nkd != 1 ||
         kd[0].type != MCSEC_MIKEY_KEY_TGK || kd[0].kv.type != MCSEC_MIKEY_KV_NULL ||
         kd[0].key.len != MCSEC_PROFILE_KEY_LEN)

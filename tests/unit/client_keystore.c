@@ -302,6 +302,61 @@ static void test_device(void) {
     rm_rf(dir);
 }
 
+/* A device record plaintext as keystore_records.c writes it, with the role given as octets. */
+static size_t device_plaintext(uint8_t *p, const char *role, size_t role_len, const char *key) {
+    static const char uri[] = "sip:alice@example.org", ep[] = "tcp://127.0.0.1:7001";
+    size_t n = 0;
+    p[n++] = 0, p[n++] = (uint8_t)(sizeof uri - 1);
+    memcpy(p + n, uri, sizeof uri - 1), n += sizeof uri - 1;
+    p[n++] = 0, p[n++] = (uint8_t)role_len;
+    memcpy(p + n, role, role_len), n += role_len;
+    for (int i = 0; i < 3; i++)
+        memcpy(p + n, key, 40), n += 40;
+    p[n++] = 0, p[n++] = (uint8_t)(sizeof ep - 1);
+    memcpy(p + n, ep, sizeof ep - 1), n += sizeof ep - 1;
+    return n;
+}
+
+/* Authentic device records the put would not write (found by fuzz_keystore: a NUL inside the
+ * role was cut off silently) are malformed: MCSEC_ERR_VERIFY, output zeroed. */
+static void test_device_malformed(void) {
+    static const char key[] = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    static const char zero[sizeof(mcsec_device_cred_t)];
+    char dir[512];
+    uint8_t pt[512];
+    mcsec_keystore_t *ks = NULL;
+    mcsec_device_cred_t got;
+    snprintf(dir, sizeof dir, "%s/devbad", base);
+    CHECK_STATUS(mcsec_keystore_create_with_cost(dir, PASS, PASS_LEN, LOGN, 8, 1), MCSEC_OK);
+    CHECK_STATUS(mcsec_keystore_open(&ks, dir, PASS, PASS_LEN), MCSEC_OK);
+    if (ks == NULL) return;
+    size_t n = device_plaintext(pt, "handset", 7, key);
+    CHECK_STATUS(mcsec_ks_write_record(ks, MCSEC_KS_DEVICE_NAME, MCSEC_KS_KIND_DEVICE, pt, n),
+                 MCSEC_OK);
+    CHECK_STATUS(mcsec_keystore_get_device(ks, &got), MCSEC_OK); /* the encoding is right */
+    CHECK(strcmp(got.role, "handset") == 0 && strcmp(got.kms_public, key) == 0);
+    char bad_key[41];
+    memcpy(bad_key, key, sizeof bad_key);
+    bad_key[7] = ' ';
+    struct {
+        const char *role;
+        size_t role_len;
+        const char *key;
+    } cases[] = {{"hand\0set", 8, key}, {"", 0, key}, {"handset", 7, bad_key}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        n = device_plaintext(pt, cases[i].role, cases[i].role_len, cases[i].key);
+        CHECK_STATUS(
+            mcsec_ks_write_record(ks, MCSEC_KS_DEVICE_NAME, MCSEC_KS_KIND_DEVICE, pt, n),
+            MCSEC_OK);
+        memset(&got, 0x55, sizeof got);
+        CHECK_STATUS(mcsec_keystore_get_device(ks, &got), MCSEC_ERR_VERIFY);
+        CHECK(memcmp(&got, zero, sizeof got) == 0);
+        CHECK(strstr(mcsec_keystore_last_error(), "malformed") != NULL);
+    }
+    mcsec_keystore_close(ks);
+    rm_rf(dir);
+}
+
 static void test_wrong_passphrase(void) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/pw", base);
@@ -851,6 +906,7 @@ int main(void) {
     test_errors();
     test_round_trip();
     test_device();
+    test_device_malformed();
     test_wrong_passphrase();
     test_files_on_disk();
     test_tamper();
