@@ -43,6 +43,7 @@ enum {
     MCSEC_KS_KIND_KEYSET = 2,
     MCSEC_KS_KIND_GMK = 3,
     MCSEC_KS_KIND_DEVICE = 4,
+    MCSEC_KS_KIND_PROSE = 16, /* a remote UE's PMK and PRUK from one PKMF (prose_ue.c) */
 };
 
 struct mcsec_keystore {

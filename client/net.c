@@ -46,7 +46,7 @@ void mcsec_net_default_group(const char *group_uri, char out[16]) {
     uint8_t d[SHA256_DIGEST_LENGTH];
     SHA256((const uint8_t *)group_uri, strlen(group_uri), d);
     /* 239.255.0.0/16 is the IPv4 organization-local scope (RFC 2365); avoid .0 and .255. */
-    snprintf(out, 16, "239.255.%u.%u", d[0], 1 + d[1] % 254);
+    snprintf(out, 16, "239.255.%u.%u", (unsigned)d[0], 1u + d[1] % 254u);
 }
 
 static const uint16_t channel_offset[CHANNELS] = {0, 2, 3};

@@ -16,6 +16,9 @@
  * disk. If the commit fails, every response of the batch that needed a row becomes an
  * MCSEC_ERR_IO refusal without keys.
  *
+ * A PkmfRequest (the ProSe roles, pkmf_serve.c) takes the same path: a worker hands it to
+ * kms_pkmf_handle, its audit row is committed like the others before its response leaves.
+ *
  * The ZAP handler (zap.c) is bound before the ROUTER, so no CURVE client is admitted without
  * it. Main -> worker frames: routing id | header (device id 8, REQ delimiter flag 1,
  * verdict 1) | payload; committer -> main: routing id | header | response. Envelopes and statuses
@@ -44,6 +47,7 @@
 #define DEFAULT_MAX_REQUEST 16384 /* application limit, answered with BAD_LENGTH */
 #define HDR_LEN 10
 #define DRAIN_SECONDS 10
+#define PEER_HWM 1000 /* messages queued per connection, each way */
 
 enum { V_OK = 0, V_TOO_BIG = 1, V_RATE = 2, V_FRAMES = 3 };
 
@@ -92,11 +96,10 @@ typedef struct {
 
 /* Handles one request; fills the response buffers (doc, init) when keys are issued and the
  * audit row of every issuance and refusal (committed by the committer). */
-static void handle(worker_t *w, kms_store_t *s, int64_t device_id, int verdict,
-                   const uint8_t *payload, size_t len, outcome_t *o, char *doc, size_t *doc_len,
-                   char *init, size_t *init_len)
+static void handle(const mcsec_kms_t *kms, size_t max_request, kms_store_t *s, int64_t device_id,
+                   int verdict, const uint8_t *payload, size_t len, outcome_t *o, char *doc,
+                   size_t *doc_len, char *init, size_t *init_len)
 {
-    const mcsec_kms_t *kms = w->kms;
     mcsec_kms_device_t d;
     Mcsec__Kms__KmsRequest *req = NULL;
     const char *subject = "", *why = "", *action = "refuse";
@@ -127,7 +130,7 @@ static void handle(worker_t *w, kms_store_t *s, int64_t device_id, int verdict,
     if (verdict == V_TOO_BIG) {
         rc = MCSEC_ERR_BAD_LENGTH;
         snprintf(o->message, sizeof o->message,
-                 "request larger than %zu octets: send a KmsRequest envelope", w->max_request);
+                 "request larger than %zu octets: send a KmsRequest envelope", max_request);
         goto done;
     }
     if (verdict == V_FRAMES || (req = mcsec__kms__kms_request__unpack(NULL, len, payload)) == NULL) {
@@ -234,6 +237,29 @@ static uint8_t *pack_response(const outcome_t *o, char *doc, size_t doc_len, cha
         mcsec__kms__kms_response__pack(&resp, out);
     *len = out != NULL ? n : 0;
     return out;
+}
+
+uint8_t *kms_serve_request(const mcsec_kms_t *kms, kms_store_t *s, size_t max_request,
+                           int64_t device_id, int verdict, const uint8_t *payload, size_t len,
+                           char *doc, char *init, size_t *resp_len, int *audit,
+                           mcsec_kms_audit_t *row)
+{
+    outcome_t o;
+    size_t doc_len = 0, init_len = 0;
+    uint8_t *resp = NULL; /* a PkmfRequest's response (pkmf_serve.c) */
+    memset(&o, 0, sizeof o);
+    int pkmf = verdict == V_OK &&
+               kms_pkmf_handle(kms, s, device_id, payload, len, &resp, resp_len, &o.audit, &o.row);
+    if (!pkmf) {
+        handle(kms, max_request, s, device_id, verdict, payload, len, &o, doc, &doc_len, init,
+               &init_len);
+        resp = pack_response(&o, doc, doc_len, init, init_len, resp_len);
+    }
+    mcsec_memzero(doc, doc_len);
+    mcsec_memzero(init, init_len);
+    *audit = o.audit;
+    *row = o.row;
+    return resp;
 }
 
 static void item_free(item_t *it)
@@ -388,27 +414,30 @@ static void *worker_main(void *arg)
         int64_t device_id = 0;
         for (int i = 0; i < 8; i++)
             device_id = (int64_t)((uint64_t)device_id << 8 | h[i]);
-        outcome_t o;
-        size_t doc_len = 0, init_len = 0;
-        handle(w, s, device_id, h[9], zmq_msg_data(&payload), zmq_msg_size(&payload), &o, doc,
-               &doc_len, init, &init_len);
+        int audit = 0;
+        mcsec_kms_audit_t row;
+        size_t resp_len = 0;
+        uint8_t *resp = kms_serve_request(w->kms, s, w->max_request, device_id, h[9],
+                                          zmq_msg_data(&payload), zmq_msg_size(&payload), doc,
+                                          init, &resp_len, &audit, &row);
         zmq_msg_close(&payload);
 
         item_t *it = calloc(1, sizeof *it);
         if (it == NULL) {
-            mcsec_memzero(doc, doc_len);
+            if (resp != NULL)
+                wipe_free(resp, (void *)(uintptr_t)resp_len);
             zmq_msg_close(&rid);
             zmq_msg_close(&hdr);
             continue; /* the device times out and retries */
         }
-        it->resp = pack_response(&o, doc, doc_len, init, init_len, &it->resp_len);
-        mcsec_memzero(doc, doc_len);
+        it->resp = resp;
+        it->resp_len = resp_len;
         zmq_msg_init(&it->rid);
         zmq_msg_move(&it->rid, &rid);
         memcpy(it->hdr, zmq_msg_data(&hdr), HDR_LEN);
         zmq_msg_close(&hdr);
-        it->audit = o.audit;
-        it->row = o.row;
+        it->audit = audit;
+        it->row = row;
         pthread_mutex_lock(&w->queue->mu);
         if (w->queue->tail != NULL)
             w->queue->tail->next = it;
@@ -632,8 +661,10 @@ mcsec_status_t mcsec_kms_serve(mcsec_kms_t *kms, const mcsec_kms_serve_config_t 
         }
         workers[i].started = 1;
     }
-    /* 3. The CURVE ROUTER. */
-    int one = 1, front_linger = 2000;
+    /* 3. The CURVE ROUTER. Its high-water marks count per connection: a device has a few
+     * requests in flight, so PEER_HWM bounds what one that sends without reading can hold
+     * here (responses beyond it are dropped; requests beyond it wait in its TCP stream). */
+    int one = 1, front_linger = 2000, peer_hwm = PEER_HWM;
     int64_t cap = HARD_CAP;
     if ((frontend = zmq_socket(ctx, ZMQ_ROUTER)) == NULL ||
         zmq_setsockopt(frontend, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
@@ -641,8 +672,8 @@ mcsec_status_t mcsec_kms_serve(mcsec_kms_t *kms, const mcsec_kms_serve_config_t 
                        MCSEC_KMS_Z85_LEN) != 0 ||
         zmq_setsockopt(frontend, ZMQ_MAXMSGSIZE, &cap, sizeof cap) != 0 ||
         zmq_setsockopt(frontend, ZMQ_LINGER, &front_linger, sizeof front_linger) != 0 ||
-        zmq_setsockopt(frontend, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(frontend, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0) {
+        zmq_setsockopt(frontend, ZMQ_SNDHWM, &peer_hwm, sizeof peer_hwm) != 0 ||
+        zmq_setsockopt(frontend, ZMQ_RCVHWM, &peer_hwm, sizeof peer_hwm) != 0) {
         kms_error("cannot set up the CURVE socket: %s", zmq_strerror(zmq_errno()));
         goto out;
     }

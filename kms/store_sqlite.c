@@ -430,4 +430,15 @@ const kms_store_ops_t kms_store_sqlite = {
     .device_list = device_list,
     .audit_add = audit_add,
     .audit_list = audit_list,
+    .pkmf = &kms_pkmf_store_sqlite,
 };
+
+struct sqlite3 *kms_sqlite_db(kms_store_t *s)
+{
+    return s->db;
+}
+
+mcsec_status_t kms_sqlite_fail(kms_store_t *s, int rc, const char *doing)
+{
+    return fail(s, rc, doing);
+}

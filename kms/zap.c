@@ -29,6 +29,7 @@ struct kms_zap {
         int64_t when;
     } recent[RECENT]; /* refusals already audited */
     unsigned next;
+    int64_t store_failed_said; /* when a store failure was last logged */
 };
 
 static int send_frame(void *sock, const void *data, size_t len, int more)
@@ -68,6 +69,15 @@ static const char *decide(kms_zap_t *z, const char *mechanism, const uint8_t *cr
         return "200";
     }
     if (rc != MCSEC_OK && rc != MCSEC_ERR_UNKNOWN_KEY) {
+        /* Every connection fails the same way until the store is repaired: said once a
+         * minute. */
+        int64_t now = kms_now();
+        if (now - z->store_failed_said >= RECENT_SECONDS) {
+            fprintf(stderr, "mcsec-kms serve: cannot check the CURVE key of a connecting "
+                            "device: %s\n",
+                    mcsec_kms_last_error());
+            z->store_failed_said = now;
+        }
         *text = "store unavailable";
         return "500";
     }

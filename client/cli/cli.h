@@ -33,6 +33,9 @@ int cli_bundle_cred(const mcsec_bundle_t *b, mcsec_device_cred_t *cred);
 int cmd_demo(int argc, char *argv[]);
 int cmd_talk(int argc, char *argv[]);
 int cmd_adhoc(int argc, char *argv[]);
+int cmd_direct(int argc, char *argv[]);
+int cmd_discovery(int argc, char *argv[]);
+int cmd_relay(int argc, char *argv[]);
 /* gmk create, and adhoc create (adhoc: --send over the call channel, --out-dir optional). */
 int cli_gmk_create(const char *cmd, int adhoc, int argc, char *argv[]);
 

@@ -353,7 +353,8 @@ int cmd_demo(int argc, char *argv[]) {
         goto out;
     }
     if (load_audio(&o, &audio, &n_samples) != CLI_OK || open_outputs(&o) != CLI_OK ||
-        (m = new_members(o.members)) == NULL || demo_env_init(&e, o.keep_dir) != CLI_OK)
+        (m = new_members(o.members)) == NULL ||
+        demo_env_init(&e, CMD, o.keep_dir, DEMO_WITH_GROUPMGR) != CLI_OK)
         goto out;
     s.audio = o.wav != NULL ? o.wav : "a 440 Hz tone";
     s.audio_seconds = (double)n_samples / MCSEC_AUDIO_RATE;

@@ -52,6 +52,7 @@ typedef struct {
     size_t pass_len;
     char **envp;          /* the children's environment */
     demo_child_t kms, gm; /* the daemons */
+    demo_child_t kms2;    /* a second mcsec-kms (the direct demo's second network entity) */
     unsigned runs;        /* log file counter */
 } demo_env_t;
 
@@ -81,7 +82,9 @@ void demo_progress(const demo_opts_t *o, const char *fmt, ...)
 
 /* demo_proc.c: the working directory (keep_dir, or a fresh one under $TMPDIR), a random
  * passphrase and the tools beside this executable (or in PATH). CLI_OK or CLI_FAIL (printed). */
-int demo_env_init(demo_env_t *e, const char *keep_dir);
+#define DEMO_WITH_GROUPMGR 1u /* tools: the demo also runs mcsec-groupmgr */
+/* cmd names the command in errors ("demo", "relay demo"); it must outlive e. */
+int demo_env_init(demo_env_t *e, const char *cmd, const char *keep_dir, unsigned tools);
 /* Stops the daemons (SIGTERM, then wait), wipes the passphrase, removes the directory unless
  * it is kept. Safe to call on a partly initialised env. */
 void demo_env_free(demo_env_t *e);

@@ -403,7 +403,7 @@ static void start_call(call_t *k) {
 static int pick_address(call_t *k) {
     uint8_t r[4];
     if (mcsec_random_bytes(r, sizeof r) != MCSEC_OK) return 0;
-    snprintf(k->maddr, sizeof k->maddr, "239.255.%u.%u", r[0], 1 + r[1] % 254);
+    snprintf(k->maddr, sizeof k->maddr, "239.255.%u.%u", (unsigned)r[0], 1u + r[1] % 254u);
     k->port = (uint16_t)(20000 + 2 * (((unsigned)r[2] << 8 | r[3]) % 20000));
     return 1;
 }

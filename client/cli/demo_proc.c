@@ -25,6 +25,9 @@ extern char **environ;
 #define PASS_RAW 24
 #define PASS_VAR "MCSEC_PASSPHRASE="
 
+/* The command the errors name: "demo", "relay demo", "direct demo" (demo_env_init). */
+static const char *demo_cmd = DEMO_CMD;
+
 /* --- The tools -------------------------------------------------------------------------- */
 
 static int executable(const char *path) {
@@ -53,7 +56,7 @@ static int find_tool(const char *name, char out[PATH_MAX]) {
             return CLI_OK;
         path += len + (path[len] == ':');
     }
-    cli_error(DEMO_CMD,
+    cli_error(demo_cmd,
               "cannot find %s beside this mcsec nor in PATH; build it (make) or "
               "install it",
               name);
@@ -65,7 +68,7 @@ static int find_tool(const char *name, char out[PATH_MAX]) {
 static int make_dir(demo_env_t *e, const char *keep_dir) {
     if (keep_dir != NULL) {
         if (mkdir(keep_dir, 0700) != 0) {
-            cli_error(DEMO_CMD,
+            cli_error(demo_cmd,
                       "cannot create --keep %s: %s; give a directory that does not "
                       "exist yet",
                       keep_dir, strerror(errno));
@@ -75,7 +78,7 @@ static int make_dir(demo_env_t *e, const char *keep_dir) {
         e->keep = 1;
         if (realpath(keep_dir, full) == NULL ||
             snprintf(e->dir, sizeof e->dir, "%s", full) >= (int)sizeof e->dir) {
-            cli_error(DEMO_CMD,
+            cli_error(demo_cmd,
                       "--keep %s: the path is too long or cannot be resolved; give a "
                       "shorter one",
                       keep_dir);
@@ -87,7 +90,7 @@ static int make_dir(demo_env_t *e, const char *keep_dir) {
     if (tmp == NULL || tmp[0] == 0) tmp = "/tmp";
     if (snprintf(e->dir, sizeof e->dir, "%s/mcsec-demo.XXXXXX", tmp) >= (int)sizeof e->dir ||
         mkdtemp(e->dir) == NULL) {
-        cli_error(DEMO_CMD,
+        cli_error(demo_cmd,
                   "cannot create a temporary directory in %s: %s; set TMPDIR to a "
                   "writable directory",
                   tmp, strerror(errno));
@@ -105,7 +108,7 @@ static int make_env(demo_env_t *e) {
     int ret = CLI_FAIL;
     e->env_pass = mcsec_secure_alloc(var + 2 * PASS_RAW + 1);
     if (e->env_pass == NULL || mcsec_random_bytes(raw, sizeof raw) != MCSEC_OK) {
-        cli_error(DEMO_CMD, "cannot make a passphrase (no memory or randomness)");
+        cli_error(demo_cmd, "cannot make a passphrase (no memory or randomness)");
         goto out;
     }
     memcpy(e->env_pass, PASS_VAR, var);
@@ -116,7 +119,7 @@ static int make_env(demo_env_t *e) {
     for (char **v = environ; *v != NULL; v++)
         n++;
     if ((e->envp = calloc(n + 2, sizeof *e->envp)) == NULL) {
-        cli_error(DEMO_CMD, "out of memory");
+        cli_error(demo_cmd, "out of memory");
         goto out;
     }
     n = 0;
@@ -129,10 +132,11 @@ out:
     return ret;
 }
 
-int demo_env_init(demo_env_t *e, const char *keep_dir) {
+int demo_env_init(demo_env_t *e, const char *cmd, const char *keep_dir, unsigned tools) {
     memset(e, 0, sizeof *e);
+    demo_cmd = cmd;
     if (find_tool("mcsec-kms", e->kms_bin) != CLI_OK ||
-        find_tool("mcsec-groupmgr", e->gm_bin) != CLI_OK)
+        ((tools & DEMO_WITH_GROUPMGR) && find_tool("mcsec-groupmgr", e->gm_bin) != CLI_OK))
         return CLI_FAIL;
     if (make_dir(e, keep_dir) != CLI_OK) return CLI_FAIL;
     return make_env(e);
@@ -147,6 +151,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 void demo_env_free(demo_env_t *e) {
     demo_stop_child(&e->gm);
+    demo_stop_child(&e->kms2);
     demo_stop_child(&e->kms);
     if (e->env_pass != NULL) {
         mcsec_memzero(e->env_pass, strlen(e->env_pass));
@@ -157,7 +162,7 @@ void demo_env_free(demo_env_t *e) {
     free(e->envp);
     e->envp = NULL;
     if (e->dir[0] != 0 && !e->keep && nftw(e->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        cli_error(DEMO_CMD,
+        cli_error(demo_cmd,
                   "could not remove the working directory %s completely; remove it "
                   "by hand",
                   e->dir);
@@ -194,7 +199,7 @@ static int spawn(demo_env_t *e, demo_child_t *c, char *const argv[]) {
     char log[PATH_MAX];
     snprintf(log, sizeof log, "%s/log", e->dir);
     if (mkdir(log, 0700) != 0 && errno != EEXIST) {
-        cli_error(DEMO_CMD, "cannot create %s: %s", log, strerror(errno));
+        cli_error(demo_cmd, "cannot create %s: %s", log, strerror(errno));
         return CLI_FAIL;
     }
     name_child(e, c, argv);
@@ -202,7 +207,7 @@ static int spawn(demo_env_t *e, demo_child_t *c, char *const argv[]) {
     c->pid = fork();
     if (c->pid < 0) {
         c->pid = 0;
-        cli_error(DEMO_CMD, "cannot start %s: %s", c->what, strerror(errno));
+        cli_error(demo_cmd, "cannot start %s: %s", c->what, strerror(errno));
         return CLI_FAIL;
     }
     if (c->pid == 0) exec_child(e, c, argv);
@@ -219,12 +224,12 @@ static void child_failed(const demo_child_t *c, int status) {
     }
     line[strcspn(line, "\n")] = 0;
     if (WIFSIGNALED(status))
-        cli_error(DEMO_CMD, "%s was killed by signal %d%s", c->what, WTERMSIG(status),
+        cli_error(demo_cmd, "%s was killed by signal %d%s", c->what, WTERMSIG(status),
                   demo_stop ? " (interrupted)" : "; run again with --keep DIR to see its log");
     else if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && line[0] == 0)
-        cli_error(DEMO_CMD, "%s could not be executed; check the installation", c->what);
+        cli_error(demo_cmd, "%s could not be executed; check the installation", c->what);
     else
-        cli_error(DEMO_CMD, "%s failed (exit %d): %s", c->what, WEXITSTATUS(status),
+        cli_error(demo_cmd, "%s failed (exit %d): %s", c->what, WEXITSTATUS(status),
                   line[0] ? line : "no message; run again with --keep DIR to see its log");
 }
 
@@ -242,7 +247,7 @@ int demo_run(demo_env_t *e, char *const argv[], char out[PATH_MAX]) {
     if (demo_stop) return CLI_FAIL; /* interrupted: said once at the end */
     if (spawn(e, &c, argv) != CLI_OK) return CLI_FAIL;
     if (!wait_child(c.pid, &status)) {
-        cli_error(DEMO_CMD, "lost track of %s: %s", c.what, strerror(errno));
+        cli_error(demo_cmd, "lost track of %s: %s", c.what, strerror(errno));
         return CLI_FAIL;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -286,7 +291,7 @@ int demo_start(demo_env_t *e, demo_child_t *c, char *const argv[], char *endpoin
         nanosleep(&pause, NULL);
     }
     if (!demo_stop) /* interrupted: said once at the end */
-        cli_error(DEMO_CMD,
+        cli_error(demo_cmd,
                   "%s printed no 'serving' line within 60 s; the machine may be "
                   "overloaded, try again",
                   c->what);
@@ -323,7 +328,7 @@ int demo_free_port(uint16_t *port) {
         ok = 1;
     }
     if (s >= 0) close(s);
-    if (!ok) cli_error(DEMO_CMD, "cannot find a free loopback port: %s", strerror(errno));
+    if (!ok) cli_error(demo_cmd, "cannot find a free loopback port: %s", strerror(errno));
     return ok ? CLI_OK : CLI_FAIL;
 }
 

@@ -18,6 +18,9 @@ static const struct command {
     {"register", cmd_register, "stay registered with a Group Manager and store the GMKs it sends"},
     {"talk", cmd_talk, "talk in a group call (SRTP, verified talkers), listen, or both"},
     {"adhoc", cmd_adhoc, "lead or join an ad-hoc group with no network infrastructure"},
+    {"direct", cmd_direct, "one-to-one direct links: Direct Security Mode, rekeying, demo"},
+    {"discovery", cmd_discovery, "restricted ProSe discovery: announce, monitor, demo"},
+    {"relay", cmd_relay, "UE-to-network relay: a remote UE, a relay and the PKMF (demo)"},
     {"demo", cmd_demo, "run the whole system here: KMS, Group Manager, handsets, a group call"},
     {"uid", cmd_uid, "print the 3GPP UID (format 2) of a user for a key period"},
 };

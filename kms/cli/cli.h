@@ -23,6 +23,12 @@ int cmd_revoke(int argc, char *argv[]);
 int cmd_list(int argc, char *argv[]);
 int cmd_audit(int argc, char *argv[]);
 int cmd_provision(int argc, char *argv[]);
+int cmd_prose(int argc, char *argv[]); /* cmd_prose.c: a table of the cmd_prose_*.c below */
+int cmd_prose_authorise(int argc, char *argv[]);
+int cmd_prose_relay(int argc, char *argv[]);
+int cmd_prose_peer(int argc, char *argv[]);
+int cmd_prose_push(int argc, char *argv[]);
+int cmd_prose_list(int argc, char *argv[]);
 
 
 /* Inside an argument loop over i: matches option NAME into VAR (const char *), or returns

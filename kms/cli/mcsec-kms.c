@@ -19,6 +19,7 @@ static const struct command {
     {"list", cmd_list, "list the enrolled devices"},
     {"audit", cmd_audit, "print the audit table"},
     {"provision", cmd_provision, "bulk provisioning: bundles for every handset of a roster"},
+    {"prose", cmd_prose, "ProSe roles: PKMF for relays, network entity for direct keying"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
