@@ -160,8 +160,14 @@ mcsec_status_t gm_check_ack(mcsec_groupmgr_t *gm, gm_store_t *s, const gm_reg_t 
         rc = MCSEC_ERR_VERIFY;
         goto out;
     }
-    if ((rc = gm_gmk_unseal(gm, &row, gmk)) != MCSEC_OK ||
-        (rc = mcsec_gm_ack_proof(gmk, reg->member, gmk_id, want)) != MCSEC_OK) {
+    if ((rc = gm_gmk_unseal(gm, &row, gmk)) == MCSEC_ERR_VERIFY) {
+        WHY("the Group Manager's record of GMK-ID %08" PRIx32 " is damaged: it cannot check the "
+            "proof until its operator restores the store",
+            gmk_id);
+        rc = MCSEC_ERR_IO;
+        goto out;
+    }
+    if (rc != MCSEC_OK || (rc = mcsec_gm_ack_proof(gmk, reg->member, gmk_id, want)) != MCSEC_OK) {
         WHY("the Group Manager cannot check the proof: try again later");
         rc = MCSEC_ERR_IO;
         goto out;

@@ -346,4 +346,22 @@ mcsec_status_t gm_check_ack(mcsec_groupmgr_t *gm, gm_store_t *s, const gm_reg_t 
                             const char *group_uri, uint32_t gmk_id, const uint8_t *proof,
                             size_t proof_len, int64_t *delivery, char *why, size_t why_cap);
 
+/* The service's handling of member messages apart from reading the ROUTER (server.c); the
+ * serve loop uses it, and tests/fuzz/fuzz_gm_request.c drives it directly. gm_srv_new makes
+ * the state (sessions, verifier; MCSEC_ERR_UNKNOWN_KEY if gm has no KMS certificate yet):
+ * max_message and window as in mcsec_groupmgr_serve_config_t (0: defaults); answers go to
+ * front as ROUTER frames (routing id, [empty delimiter,] envelope): any ZeroMQ socket the caller
+ * owns, or NULL to drop them. gm_srv_message handles one message: rid (1..255 octets) and key
+ * (the connection's CURVE public key, Z85) are its routing id and ZAP User-Id, delim says an
+ * empty delimiter frame came first, multipart that there were other frames. gm_srv_flush
+ * commits what the handled messages recorded (sent, acknowledged, seen) and answers the
+ * acknowledgements; gm_srv_free frees the state (not front). */
+typedef struct gm_srv gm_srv_t;
+mcsec_status_t gm_srv_new(mcsec_groupmgr_t *gm, size_t max_message, uint64_t window, void *front,
+                          gm_srv_t **out);
+void gm_srv_message(gm_srv_t *v, const uint8_t *rid, size_t rid_len, const char *key, int delim,
+                    int multipart, const uint8_t *payload, size_t len);
+void gm_srv_flush(gm_srv_t *v);
+void gm_srv_free(gm_srv_t *v); /* NULL ok */
+
 #endif

@@ -46,9 +46,8 @@ typedef struct session {
     gm_reg_t reg;
 } session_t;
 
-typedef struct {
+typedef struct gm_srv {
     mcsec_groupmgr_t *gm;
-    const mcsec_groupmgr_serve_config_t *cfg;
     void *front;
     size_t max_message;
     uint64_t window;
@@ -419,8 +418,15 @@ static void on_register(srv_t *v, session_t *s, const Mcsec__Groupmgr__Register 
         gm_reg_free(&reg);
         return;
     }
-    /* Bind the connection to the member. */
+    /* Bind the connection to the member. Its earlier connections with the same CURVE key are
+     * the same client, reconnected: those sessions are dead (their pushes would fail), so they
+     * go now rather than at the member's next push. */
     member_unlink(v, s);
+    for (session_t *o = first_session(v, reg.member), *next; o != NULL; o = next) {
+        next = o->next_member;
+        if (o != s && strcmp(o->reg.member, reg.member) == 0 && strcmp(o->key, s->key) == 0)
+            session_drop(v, o);
+    }
     s->reg = reg;
     s->registered = 1;
     unsigned hb = hash(reg.member, strlen(reg.member));
@@ -501,34 +507,11 @@ static void on_ack(srv_t *v, session_t *s, const Mcsec__Groupmgr__GmkAck *a)
     snprintf(p->group, sizeof p->group, "%s", group);
 }
 
-/* Reads one message from the ROUTER and handles it. */
-static void from_members(srv_t *v)
+void gm_srv_message(gm_srv_t *v, const uint8_t *rid, size_t rid_len, const char *key, int delim,
+                    int multipart, const uint8_t *payload, size_t len)
 {
-    zmq_msg_t f[3];
-    int n = 0, more = 1, extra = 0;
-    while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, v->front, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            break;
-        }
-        more = zmq_msg_more(&m);
-        if (n < 3)
-            f[n++] = m;
-        else {
-            extra = 1;
-            zmq_msg_close(&m);
-        }
-    }
-    if (n < 2 || zmq_msg_size(&f[0]) == 0 || zmq_msg_size(&f[0]) > RID_MAX)
-        goto out;
-    const uint8_t *rid = zmq_msg_data(&f[0]);
-    size_t rid_len = zmq_msg_size(&f[0]);
-    zmq_msg_t *payload = &f[n - 1];
-    const char *key = zmq_msg_gets(payload, "User-Id");
-    if (key == NULL || strlen(key) != MCSEC_GROUPMGR_Z85_LEN)
-        goto out; /* cannot happen behind the ZAP handler */
+    if (rid_len == 0 || rid_len > RID_MAX || key == NULL || strlen(key) != MCSEC_GROUPMGR_Z85_LEN)
+        return; /* cannot happen behind the ROUTER and the ZAP handler */
     session_t *s = session_find(v, rid, rid_len);
     if (s != NULL && strcmp(s->key, key) != 0) {
         /* Another CURVE key behind a known routing id: never the same session. */
@@ -538,10 +521,13 @@ static void from_members(srv_t *v)
         s = NULL;
     }
     if (s == NULL) {
-        if (v->n_sessions >= MAX_SESSIONS)
-            goto out;
+        if (v->n_sessions >= MAX_SESSIONS) {
+            slog(v, "%zu connections are registered already: a message from key %s dropped",
+                 v->n_sessions, key);
+            return;
+        }
         if ((s = calloc(1, sizeof *s)) == NULL)
-            goto out;
+            return;
         memcpy(s->rid, rid, rid_len);
         s->rid_len = rid_len;
         snprintf(s->key, sizeof s->key, "%s", key);
@@ -550,14 +536,13 @@ static void from_members(srv_t *v)
         v->by_rid[h] = s;
         v->n_sessions++;
     }
-    s->delim = n == 3 && zmq_msg_size(&f[1]) == 0;
-    if (extra || (n == 3 && !s->delim)) {
+    s->delim = delim;
+    if (multipart) {
         slog(v, "refused a multi-part message (key %s)", key);
         send_status(v, s, MCSEC_ERR_BAD_INPUT,
                     "send one GroupMgrMessage per ZeroMQ message (proto/groupmgr.proto)", NULL, 0);
         goto out;
     }
-    size_t len = zmq_msg_size(payload);
     if (len > v->max_message) {
         slog(v, "refused a %zu-octet message (key %s): more than %zu", len, key, v->max_message);
         char why[128];
@@ -567,7 +552,7 @@ static void from_members(srv_t *v)
         goto out;
     }
     Mcsec__Groupmgr__GroupMgrMessage *m =
-        mcsec__groupmgr__group_mgr_message__unpack(NULL, len, zmq_msg_data(payload));
+        mcsec__groupmgr__group_mgr_message__unpack(NULL, len, payload);
     if (m == NULL) {
         slog(v, "refused a malformed envelope (%zu octets, key %s)", len, key);
         send_status(v, s, MCSEC_ERR_BAD_INPUT,
@@ -591,8 +576,89 @@ static void from_members(srv_t *v)
     }
     mcsec__groupmgr__group_mgr_message__free_unpacked(m, NULL);
 out:
+    /* A connection that is not registered keeps nothing here (it must register before anything
+     * else is accepted from it): forgetting it at once bounds the table by the registered
+     * connections, whatever unauthenticated peers send. Looked up again: answering may have
+     * dropped the session already (its peer gone). */
+    s = session_find(v, rid, rid_len);
+    if (s != NULL && !s->registered)
+        session_drop(v, s);
+}
+
+/* Reads one message from the ROUTER and handles it. */
+static void from_members(srv_t *v)
+{
+    zmq_msg_t f[3];
+    int n = 0, more = 1, extra = 0;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, v->front, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        more = zmq_msg_more(&m);
+        if (n < 3)
+            f[n++] = m;
+        else {
+            extra = 1;
+            zmq_msg_close(&m);
+        }
+    }
+    if (n >= 2) {
+        int delim = n == 3 && zmq_msg_size(&f[1]) == 0;
+        gm_srv_message(v, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]),
+                       zmq_msg_gets(&f[n - 1], "User-Id"), delim, extra || (n == 3 && !delim),
+                       zmq_msg_data(&f[n - 1]), zmq_msg_size(&f[n - 1]));
+    }
     for (int i = 0; i < n; i++)
         zmq_msg_close(&f[i]);
+}
+
+mcsec_status_t gm_srv_new(mcsec_groupmgr_t *gm, size_t max_message, uint64_t window, void *front,
+                          gm_srv_t **out)
+{
+    gm_kms_t k;
+    mcsec_status_t rc;
+    srv_t *v = NULL;
+    *out = NULL;
+    if ((rc = gm_kms_get(gm, &k)) != MCSEC_OK)
+        return rc;
+    if ((v = calloc(1, sizeof *v)) == NULL)
+        return MCSEC_ERR_NOMEM;
+    v->gm = gm;
+    v->front = front;
+    v->max_message = max_message ? max_message : MCSEC_GROUPMGR_MAX_MESSAGE;
+    if (v->max_message > HARD_CAP)
+        v->max_message = HARD_CAP;
+    v->window = window ? window : MCSEC_PROFILE_WINDOW_DEFAULT;
+    v->log_tokens = 100;
+    v->log_last = gm_mono();
+    if ((rc = mcsec_eccsi_verifier_new(&v->verifier, k.kpak, VERIFIER_CACHE)) != MCSEC_OK) {
+        gm_error("the KMS public key KPAK does not work (%s): re-import the KMS certificate",
+                 mcsec_strerror(rc));
+        free(v);
+        return rc;
+    }
+    *out = v;
+    return MCSEC_OK;
+}
+
+void gm_srv_flush(gm_srv_t *v)
+{
+    flush(v);
+}
+
+void gm_srv_free(gm_srv_t *v)
+{
+    if (v == NULL)
+        return;
+    free(v->sent);
+    free(v->acks);
+    free(v->seen);
+    sessions_free(v);
+    mcsec_eccsi_verifier_free(v->verifier);
+    free(v);
 }
 
 /* --- The loop ------------------------------------------------------------------------------- */
@@ -603,7 +669,6 @@ mcsec_status_t mcsec_groupmgr_serve(mcsec_groupmgr_t *gm, const mcsec_groupmgr_s
     void *ctx = NULL, *pull = NULL;
     gm_zap_t *zap = NULL;
     gm_maint_t *maint = NULL;
-    gm_kms_t k;
     volatile sig_atomic_t quit = 0;
     srv_t *v = NULL;
     gm_clear_error();
@@ -611,23 +676,8 @@ mcsec_status_t mcsec_groupmgr_serve(mcsec_groupmgr_t *gm, const mcsec_groupmgr_s
         gm_error("serve: no Group Manager, bind endpoint or stop flag given");
         return MCSEC_ERR_BAD_INPUT;
     }
-    if ((rc = gm_kms_get(gm, &k)) != MCSEC_OK)
+    if ((rc = gm_srv_new(gm, cfg->max_message, cfg->window, NULL, &v)) != MCSEC_OK)
         return rc;
-    if ((v = calloc(1, sizeof *v)) == NULL)
-        return MCSEC_ERR_NOMEM;
-    v->gm = gm;
-    v->cfg = cfg;
-    v->max_message = cfg->max_message ? cfg->max_message : MCSEC_GROUPMGR_MAX_MESSAGE;
-    if (v->max_message > HARD_CAP)
-        v->max_message = HARD_CAP;
-    v->window = cfg->window ? cfg->window : MCSEC_PROFILE_WINDOW_DEFAULT;
-    v->log_tokens = 100;
-    v->log_last = gm_mono();
-    if ((rc = mcsec_eccsi_verifier_new(&v->verifier, k.kpak, VERIFIER_CACHE)) != MCSEC_OK) {
-        gm_error("the KMS public key KPAK does not work (%s): re-import the KMS certificate",
-                 mcsec_strerror(rc));
-        goto out;
-    }
     rc = MCSEC_ERR_IO;
     if ((ctx = zmq_ctx_new()) == NULL) {
         gm_error("cannot create a ZeroMQ context");
@@ -740,13 +790,6 @@ out:
         gm_zap_join(zap);
         zmq_ctx_term(ctx);
     }
-    if (v != NULL) {
-        free(v->sent);
-        free(v->acks);
-        free(v->seen);
-        sessions_free(v);
-        mcsec_eccsi_verifier_free(v->verifier);
-        free(v);
-    }
+    gm_srv_free(v);
     return rc;
 }
