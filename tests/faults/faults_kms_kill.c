@@ -182,7 +182,7 @@ static long long count_devices_without_enroll_row(void)
 }
 
 static void check_store(const mcsec_kms_info_t *info0, const fk_records_t *rec0,
-                        const enroller_t *e)
+                        const enroller_t *e, int final)
 {
     CHECK(fx_integrity_ok(db));
     fk_records_t rec;
@@ -229,7 +229,8 @@ static void check_store(const mcsec_kms_info_t *info0, const fk_records_t *rec0,
                         "%ld bad issue rows\n",
                 missing, wrong, twice, a.bad);
     CHECK(missing == 0 && wrong == 0 && twice == 0 && a.bad == 0);
-    CHECK(issued > 0);
+    if (final)
+        CHECK(issued > 0); /* the run saw issuance at all (an early kill may see none) */
     /* Enrolment: every reported device is there; devices and "enroll" rows one to one. */
     long lost = 0;
     for (int i = 0; i < e->reported; i++) {
@@ -341,7 +342,7 @@ int main(int argc, char **argv)
                responses, with_enroll ? "enrolling" : "no enrolment");
         fflush(stdout);
 
-        check_store(&info0, &rec0, en);
+        check_store(&info0, &rec0, en, 0);
 
         /* Restart on the same port; the service answers again. */
         if (kt_spawn_log(&srv, dir, endpoint, fast, errfile) != 0) {
@@ -362,7 +363,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < N_DEVICES; i++)
         zmq_close(devs[i].sock);
     CHECK(kt_stop(&srv) == 0);
-    check_store(&info0, &rec0, en);
+    check_store(&info0, &rec0, en, 1);
     zmq_ctx_term(ctx);
     mcsec_memzero(devs, sizeof devs);
     fx_secrets_free(&secrets);
