@@ -162,17 +162,31 @@ static mcsec_status_t secret_scalar_ok(const uint8_t s[SCALAR_LEN]) {
 
 /* A uniformly random secret scalar in [1, q-1] by rejection sampling. A rejected draw is
  * thrown away, so the number of draws says nothing about the one kept. */
-static mcsec_status_t scalar_random(uint8_t out[SCALAR_LEN]) {
-    mcsec_status_t rc = MCSEC_ERR_RNG;
-    for (int i = 0; i < 64 && rc != MCSEC_OK; i++) {
-        rc = mcsec_random_bytes(out, SCALAR_LEN);
-        if (rc != MCSEC_OK) break;
-        mcsec_ct_secret(out, SCALAR_LEN);
-        rc = secret_scalar_ok(out);
-        if (rc == MCSEC_ERR_SCALAR_RANGE) rc = MCSEC_ERR_RNG;
+/* n uniform secret scalars in [1, q) from one call to the generator (a signature needs the
+ * nonce j and the blind b: one draw instead of two saves about a tenth of a signature). A value
+ * out of range (probability about 2^-32) is drawn again on its own; 64 in a row: a broken
+ * generator. */
+static mcsec_status_t scalar_random_n(uint8_t *out, size_t n) {
+    mcsec_status_t rc = mcsec_random_bytes(out, n * SCALAR_LEN);
+    if (rc == MCSEC_OK) mcsec_ct_secret(out, n * SCALAR_LEN);
+    for (size_t i = 0; i < n && rc == MCSEC_OK; i++) {
+        uint8_t *x = out + i * SCALAR_LEN;
+        int tries = 1;
+        while ((rc = secret_scalar_ok(x)) == MCSEC_ERR_SCALAR_RANGE) {
+            if (tries++ == 64) {
+                rc = MCSEC_ERR_RNG;
+                break;
+            }
+            if ((rc = mcsec_random_bytes(x, SCALAR_LEN)) != MCSEC_OK) break;
+            mcsec_ct_secret(x, SCALAR_LEN);
+        }
     }
-    if (rc != MCSEC_OK) mcsec_memzero(out, SCALAR_LEN);
+    if (rc != MCSEC_OK) mcsec_memzero(out, n * SCALAR_LEN);
     return rc;
+}
+
+static mcsec_status_t scalar_random(uint8_t out[SCALAR_LEN]) {
+    return scalar_random_n(out, 1);
 }
 
 /* out = [k]G for a secret 0 < k < q, by OpenSSL's P-256 generator multiplication (on x86-64
@@ -436,9 +450,10 @@ void mcsec_eccsi_signer_free(mcsec_eccsi_signer_t *signer) {
  * u = d*b is uniform whatever d is, so the variable-time inverse of u leaks nothing, and
  * s = (j*b) * u^-1. */
 static mcsec_status_t sign_core(const mcsec_eccsi_signer_t *signer, const uint8_t *msg,
-                                size_t msg_len, const uint8_t j[SCALAR_LEN], uint8_t sig[SIG_LEN],
+                                size_t msg_len, const uint8_t j[SCALAR_LEN],
+                                const uint8_t b[SCALAR_LEN], uint8_t sig[SIG_LEN],
                                 uint8_t he[HASH_LEN], BN_CTX *ctx) {
-    uint8_t jp[POINT_LEN], r[SCALAR_LEN], e[SCALAR_LEN], d[SCALAR_LEN], b[SCALAR_LEN];
+    uint8_t jp[POINT_LEN], r[SCALAR_LEN], e[SCALAR_LEN], d[SCALAR_LEN];
     uint8_t u[SCALAR_LEN], w[SCALAR_LEN];
     mcsec_status_t rc = mul_g(j, jp, ctx); /* J: public, every verifier recomputes it */
     if (rc != MCSEC_OK) goto out;
@@ -450,8 +465,6 @@ static mcsec_status_t sign_core(const mcsec_eccsi_signer_t *signer, const uint8_
     ecsc_reduce(e, he);
     ecsc_mul(d, r, signer->ssk); /* r*SSK */
     ecsc_add(d, d, e);           /* + HE */
-    rc = scalar_random(b);
-    if (rc != MCSEC_OK) goto out;
     ecsc_mul(u, d, b);
     uint64_t zero = ~ecsc_is_valid(u); /* u = 0 exactly when HE + r*SSK = 0 mod q */
     mcsec_ct_declassify(&zero, sizeof zero); /* j is replaced, which reveals only that */
@@ -468,7 +481,6 @@ static mcsec_status_t sign_core(const mcsec_eccsi_signer_t *signer, const uint8_
     rc = MCSEC_OK;
 out:
     mcsec_memzero(d, sizeof d);
-    mcsec_memzero(b, sizeof b);
     mcsec_memzero(u, sizeof u);
     mcsec_memzero(w, sizeof w);
     return rc;
@@ -483,15 +495,17 @@ mcsec_status_t mcsec_eccsi_sign_with_j(const mcsec_eccsi_signer_t *signer, const
     if (rc != MCSEC_OK) return rc;
     if (signer == NULL || (msg == NULL && msg_len > 0) || j == NULL || sig == NULL)
         return MCSEC_ERR_BAD_INPUT;
-    uint8_t he[HASH_LEN];
+    uint8_t he[HASH_LEN], b[SCALAR_LEN];
     BN_CTX *ctx = BN_CTX_secure_new();
     rc = MCSEC_ERR_NOMEM;
     if (ctx == NULL) goto out;
     rc = secret_scalar_ok(j);
+    if (rc == MCSEC_OK) rc = scalar_random(b);
     if (rc != MCSEC_OK) goto out;
-    rc = sign_core(signer, msg, msg_len, j, sig, he, ctx);
+    rc = sign_core(signer, msg, msg_len, j, b, sig, he, ctx);
     if (rc == MCSEC_OK && he_out != NULL) memcpy(he_out, he, HASH_LEN);
 out:
+    mcsec_memzero(b, sizeof b);
     BN_CTX_free(ctx);
     return rc;
 }
@@ -502,19 +516,19 @@ mcsec_status_t mcsec_eccsi_sign(const mcsec_eccsi_signer_t *signer, const uint8_
     mcsec_status_t rc = ecc_get();
     if (rc != MCSEC_OK) return rc;
     if (signer == NULL || (msg == NULL && msg_len > 0) || sig == NULL) return MCSEC_ERR_BAD_INPUT;
-    uint8_t he[HASH_LEN], j[SCALAR_LEN];
+    uint8_t he[HASH_LEN], jb[2 * SCALAR_LEN]; /* the nonce j, then the blind b */
     BN_CTX *ctx = BN_CTX_secure_new();
     rc = MCSEC_ERR_NOMEM;
     if (ctx == NULL) goto out;
     rc = MCSEC_ERR_SIGN_RETRY;
     for (int i = 0; i < MAX_TRIES && rc == MCSEC_ERR_SIGN_RETRY; i++) {
-        rc = scalar_random(j);
-        if (rc == MCSEC_OK) rc = sign_core(signer, msg, msg_len, j, sig, he, ctx);
+        rc = scalar_random_n(jb, 2);
+        if (rc == MCSEC_OK) rc = sign_core(signer, msg, msg_len, jb, jb + SCALAR_LEN, sig, he, ctx);
     }
     if (rc == MCSEC_ERR_SIGN_RETRY)
         rc = MCSEC_ERR_RNG; /* 16 rejected nonces in a row: the generator is broken */
 out:
-    mcsec_memzero(j, sizeof j);
+    mcsec_memzero(jb, sizeof jb);
     BN_CTX_free(ctx);
     return rc;
 }
