@@ -136,15 +136,16 @@ void kms_zap_join(kms_zap_t *zap); /* after zmq_ctx_shutdown; frees */
 /* One request as a worker of the service handles it (server.c): a PkmfRequest goes to
  * kms_pkmf_handle, anything else to the KmsRequest handler (revocation re-check, decoding,
  * authorisation, clock check, issuance). verdict is the front's: 0 accepted, 1 larger than
- * max_request, 2 rate limited, 3 not one payload frame. doc and init are scratch buffers of
- * MCSEC_KMS_DOC_MAX octets, wiped before returning. Returns the packed response (malloc'ed,
- * *resp_len octets, may hold keys: wipe it when freed; NULL when out of memory) and the audit
- * row (*audit 1: commit it before the response goes out). Also driven directly by
+ * max_request, 2 rate limited (audited; unaudited: how many refused without a row before it),
+ * 3 not one payload frame, 4 rate limited without an audit row. doc and init are scratch
+ * buffers of MCSEC_KMS_DOC_MAX octets, wiped before returning. Returns the packed response
+ * (malloc'ed, *resp_len octets, may hold keys: wipe it when freed; NULL when out of memory)
+ * and the audit row (*audit 1: commit it before the response goes out). Also driven directly by
  * tests/fuzz/fuzz_kms_request.c. */
 uint8_t *kms_serve_request(const mcsec_kms_t *kms, kms_store_t *s, size_t max_request,
-                           int64_t device_id, int verdict, const uint8_t *payload, size_t len,
-                           char *doc, char *init, size_t *resp_len, int *audit,
-                           mcsec_kms_audit_t *row);
+                           int64_t device_id, int verdict, uint32_t unaudited,
+                           const uint8_t *payload, size_t len, char *doc, char *init,
+                           size_t *resp_len, int *audit, mcsec_kms_audit_t *row);
 
 /* --- Bundles (bundle_make.c) ----------------------------------------------------------------- */
 

@@ -21,8 +21,14 @@
  *
  * The ZAP handler (zap.c) is bound before the ROUTER, so no CURVE client is admitted without
  * it. Main -> worker frames: routing id | header (device id 8, REQ delimiter flag 1,
- * verdict 1) | payload; committer -> main: routing id | header | response. Envelopes and statuses
- * are in docs/protocol.md ("KMS service"). */
+ * verdict 1, unaudited count 4) | payload; committer -> main: routing id | header | response.
+ * Envelopes and statuses are in docs/protocol.md ("KMS service").
+ *
+ * Rate-limited refusals are audited at most once a second per device: the first refusal of
+ * each second gets a row saying how many were refused without one since the last row
+ * (V_RATE_QUIET: answered, no row). So a flooding device costs at most (rate + 1) audit rows a
+ * second, and the committer's queue cannot grow with the flood: a refusal without a row is
+ * released without a write. */
 #include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
@@ -45,11 +51,11 @@
 #define GATHER_US 1000  /* group commit: how long the committer waits for more rows */
 #define HARD_CAP (64 * 1024)      /* ZMQ_MAXMSGSIZE: larger frames drop the connection */
 #define DEFAULT_MAX_REQUEST 16384 /* application limit, answered with BAD_LENGTH */
-#define HDR_LEN 10
+#define HDR_LEN 14
 #define DRAIN_SECONDS 10
 #define PEER_HWM 1000 /* messages queued per connection, each way */
 
-enum { V_OK = 0, V_TOO_BIG = 1, V_RATE = 2, V_FRAMES = 3 };
+enum { V_OK = 0, V_TOO_BIG = 1, V_RATE = 2, V_FRAMES = 3, V_RATE_QUIET = 4 };
 
 /* A response held until its audit row is committed. */
 typedef struct item {
@@ -95,10 +101,12 @@ typedef struct {
 } outcome_t;
 
 /* Handles one request; fills the response buffers (doc, init) when keys are issued and the
- * audit row of every issuance and refusal (committed by the committer). */
+ * audit row of every issuance and refusal (committed by the committer), but for the
+ * rate-limited refusals the front lets go unaudited (V_RATE_QUIET); an audited rate-limit row
+ * counts the unaudited ones before it. */
 static void handle(const mcsec_kms_t *kms, size_t max_request, kms_store_t *s, int64_t device_id,
-                   int verdict, const uint8_t *payload, size_t len, outcome_t *o, char *doc,
-                   size_t *doc_len, char *init, size_t *init_len)
+                   int verdict, uint32_t unaudited, const uint8_t *payload, size_t len,
+                   outcome_t *o, char *doc, size_t *doc_len, char *init, size_t *init_len)
 {
     mcsec_kms_device_t d;
     Mcsec__Kms__KmsRequest *req = NULL;
@@ -122,7 +130,7 @@ static void handle(const mcsec_kms_t *kms, size_t max_request, kms_store_t *s, i
         goto done;
     }
     subject = d.uri;
-    if (verdict == V_RATE) {
+    if (verdict == V_RATE || verdict == V_RATE_QUIET) {
         rc = MCSEC_ERR_POLICY;
         why = "rate limited: too many requests from this device; retry later";
         goto done;
@@ -191,10 +199,17 @@ done:
     if (o->message[0] == 0)
         snprintf(o->message, sizeof o->message, "%s", why);
     o->status = rc;
-    o->audit = rc != MCSEC_OK || strcmp(action, "issue") == 0;
-    if (o->audit)
-        kms_audit_row(&o->row, device_id, subject, period, action, rc, o->request_id,
-                      rc == MCSEC_OK ? "periods n and n+1" : o->message);
+    o->audit = (rc != MCSEC_OK || strcmp(action, "issue") == 0) && verdict != V_RATE_QUIET;
+    if (o->audit) {
+        char reason[sizeof o->row.reason];
+        if (verdict == V_RATE && unaudited > 0)
+            snprintf(reason, sizeof reason, "%s (%" PRIu32 " more refused since the last row)",
+                     o->message, unaudited);
+        else
+            snprintf(reason, sizeof reason, "%s",
+                     rc == MCSEC_OK ? "periods n and n+1" : o->message);
+        kms_audit_row(&o->row, device_id, subject, period, action, rc, o->request_id, reason);
+    }
     if (o->status != MCSEC_OK) {
         if (*doc_len)
             mcsec_memzero(doc, *doc_len);
@@ -240,9 +255,9 @@ static uint8_t *pack_response(const outcome_t *o, char *doc, size_t doc_len, cha
 }
 
 uint8_t *kms_serve_request(const mcsec_kms_t *kms, kms_store_t *s, size_t max_request,
-                           int64_t device_id, int verdict, const uint8_t *payload, size_t len,
-                           char *doc, char *init, size_t *resp_len, int *audit,
-                           mcsec_kms_audit_t *row)
+                           int64_t device_id, int verdict, uint32_t unaudited,
+                           const uint8_t *payload, size_t len, char *doc, char *init,
+                           size_t *resp_len, int *audit, mcsec_kms_audit_t *row)
 {
     outcome_t o;
     size_t doc_len = 0, init_len = 0;
@@ -251,8 +266,8 @@ uint8_t *kms_serve_request(const mcsec_kms_t *kms, kms_store_t *s, size_t max_re
     int pkmf = verdict == V_OK &&
                kms_pkmf_handle(kms, s, device_id, payload, len, &resp, resp_len, &o.audit, &o.row);
     if (!pkmf) {
-        handle(kms, max_request, s, device_id, verdict, payload, len, &o, doc, &doc_len, init,
-               &init_len);
+        handle(kms, max_request, s, device_id, verdict, unaudited, payload, len, &o, doc, &doc_len,
+               init, &init_len);
         resp = pack_response(&o, doc, doc_len, init, init_len, resp_len);
     }
     mcsec_memzero(doc, doc_len);
@@ -417,7 +432,9 @@ static void *worker_main(void *arg)
         int audit = 0;
         mcsec_kms_audit_t row;
         size_t resp_len = 0;
-        uint8_t *resp = kms_serve_request(w->kms, s, w->max_request, device_id, h[9],
+        uint32_t unaudited = (uint32_t)h[10] << 24 | (uint32_t)h[11] << 16 |
+                             (uint32_t)h[12] << 8 | h[13];
+        uint8_t *resp = kms_serve_request(w->kms, s, w->max_request, device_id, h[9], unaudited,
                                           zmq_msg_data(&payload), zmq_msg_size(&payload), doc,
                                           init, &resp_len, &audit, &row);
         zmq_msg_close(&payload);
@@ -464,6 +481,8 @@ out:
 typedef struct {
     double tokens;
     double last;
+    double audited_at; /* when its last rate-limited refusal was audited */
+    uint32_t unaudited; /* rate-limited refusals since then, answered without a row */
 } bucket_t;
 
 typedef struct {
@@ -513,6 +532,26 @@ static int limiter_take(limiter_t *l, int64_t id)
     return 1;
 }
 
+/* For a refusal of device id by the limiter: 1 if it gets an audit row (the first in a second;
+ * *unaudited is then the count refused without a row since the last one), 0 if not. */
+static int limiter_audit(limiter_t *l, int64_t id, uint32_t *unaudited)
+{
+    *unaudited = 0;
+    if (id <= 0 || (size_t)id >= l->n)
+        return 1; /* no bucket (unknown device, or out of memory): audit */
+    bucket_t *b = &l->b[id];
+    double t = now_s();
+    if (b->audited_at > 0 && t - b->audited_at < 1.0) {
+        if (b->unaudited < UINT32_MAX)
+            b->unaudited++;
+        return 0;
+    }
+    *unaudited = b->unaudited;
+    b->unaudited = 0;
+    b->audited_at = t;
+    return 1;
+}
+
 /* --- Main loop ----------------------------------------------------------------------------- */
 
 /* Reads one message from the ROUTER and forwards it to the workers. Returns 1 if forwarded. */
@@ -547,13 +586,16 @@ static int from_devices(void *frontend, void *backend, size_t max_request, limit
     int64_t device_id = uid != NULL ? strtoll(uid, NULL, 10) : 0;
     if (verdict == V_OK && zmq_msg_size(payload) > max_request)
         verdict = V_TOO_BIG;
+    uint32_t unaudited = 0;
     if (verdict == V_OK && !limiter_take(lim, device_id))
-        verdict = V_RATE;
+        verdict = limiter_audit(lim, device_id, &unaudited) ? V_RATE : V_RATE_QUIET;
     uint8_t hdr[HDR_LEN];
     for (int i = 0; i < 8; i++)
         hdr[i] = (uint8_t)((uint64_t)device_id >> (56 - 8 * i));
     hdr[8] = (uint8_t)delim;
     hdr[9] = (uint8_t)verdict;
+    for (int i = 0; i < 4; i++)
+        hdr[10 + i] = (uint8_t)(unaudited >> (24 - 8 * i));
     int ok = zmq_msg_send(&f[0], backend, ZMQ_SNDMORE) >= 0 &&
              zmq_send(backend, hdr, HDR_LEN, ZMQ_SNDMORE) >= 0;
     if (ok) {

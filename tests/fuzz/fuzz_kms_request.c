@@ -7,14 +7,16 @@
  *   selector & 3: the calling device: 0 a handset (sip:alice@example.org, group fire-north),
  *                 1 a group manager (of fire-north and fire-south), 2 a revoked handset,
  *                 3 a device id that does not exist
- *   selector & 0x80: the front's verdict is (selector >> 2) & 3 (too big, rate limited, bad
- *                 framing) instead of "accepted"
+ *   selector & 0x80: the front's verdict is (selector >> 2) & 7, at most 4 (too big, rate
+ *                 limited, bad framing, rate limited without an audit row) instead of
+ *                 "accepted"; selector & 0x40: 7 earlier refusals went unaudited
  * Checks: the response is one envelope of the request's kind (PkmfResponse for a PkmfRequest,
  * else KmsResponse) with version 1, the request id echoed (or 0 when refused before decoding),
  * a known status and a reason when it
- * is not OK; every refusal and issuance is audited (the row is written in a transaction that
- * is rolled back, so the store does not grow); issued documents parse and name the URI asked
- * for; a response carries documents only with status OK. Seeds: corpus/kms_request. */
+ * is not OK; every refusal and issuance is audited but for verdict 4 (the row is written in a
+ * transaction that is rolled back, so the store does not grow); issued documents parse and
+ * name the URI asked for; a response carries documents only with status OK.
+ * Seeds: corpus/kms_request. */
 #include "fuzz_util.h"
 
 #include <time.h>
@@ -113,15 +115,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1 || size - 1 > MAX_REQUEST) return 0;
-    int sel = data[0], verdict = (sel & 0x80) ? (sel >> 2) & 3 : 0;
+    int sel = data[0], verdict = (sel & 0x80) ? (sel >> 2) & 7 : 0;
+    if (verdict > 4) verdict = 4;
+    uint32_t unaudited = (sel & 0x40) ? 7 : 0;
     int64_t device = devices[sel & 3];
     data++, size--;
 
     int audit = -1;
     mcsec_kms_audit_t row;
     size_t len = 0;
-    uint8_t *resp = kms_serve_request(kms, store, MAX_REQUEST, device, verdict, data, size, doc,
-                                      init, &len, &audit, &row);
+    uint8_t *resp = kms_serve_request(kms, store, MAX_REQUEST, device, verdict, unaudited, data,
+                                      size, doc, init, &len, &audit, &row);
     if (resp == NULL || (audit != 0 && audit != 1)) abort();
 
     /* Which envelope it was, as the service decides. */
@@ -141,8 +145,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             /* echoed, or 0 when refused before decoding (docs/protocol.md) */
             ((r->request_id != 0 || r->status == MCSEC_OK) &&
              (q == NULL || r->request_id != q->request_id)) ||
-            audit != (r->status != MCSEC_OK ||
-                      (q != NULL && q->body_case == MCSEC__KMS__KMS_REQUEST__BODY_KEY_PROV)))
+            audit != (verdict != 4 &&
+                      (r->status != MCSEC_OK ||
+                       (q != NULL && q->body_case == MCSEC__KMS__KMS_REQUEST__BODY_KEY_PROV))))
             abort();
         if (verdict != 0 && r->status == MCSEC_OK) abort();
         check_docs(verdict == 0 ? q : NULL, r);

@@ -4,7 +4,11 @@
  * - every refusal with its exact status, each audited: unknown CURVE key, revoked device,
  *   a handset asking for another identity or a group identity, malformed and oversized
  *   envelopes, a request after revocation on an open connection, clock far off, rate limit;
+ * - a user_uri holding CR, LF, ESC, DEL and octets above 0x7f (log injection): refused, and
+ *   audited with a subject of printable ASCII only (kms/audit.c) and a fixed reason;
  * - graceful shutdown on SIGTERM. */
+#include <time.h>
+
 #include "test.h"
 
 #include "kms_test.h"
@@ -210,23 +214,62 @@ typedef struct {
     const char *action;
     int32_t status;
     int found;
+    long counted; /* rows plus the "N more refused since the last row" of each */
+    int bad_reason;
+    int64_t first, last; /* times of the first and last row found */
 } audit_want_t;
 
 static int find_audit(void *user, const mcsec_kms_audit_t *row)
 {
     audit_want_t *w = user;
     if (row->device_id == w->device && strcmp(row->action, w->action) == 0 &&
-        row->status == w->status)
-        w->found++;
+        row->status == w->status) {
+        if (w->found++ == 0)
+            w->first = row->time;
+        w->last = row->time;
+        const char *more = strstr(row->reason, " more refused since the last row)");
+        const char *open = strrchr(row->reason, '(');
+        long n = 0;
+        if (more != NULL && open != NULL && open < more)
+            n = strtol(open + 1, NULL, 10);
+        if (strncmp(row->reason, "rate limited", 12) != 0 || (more != NULL && n <= 0))
+            w->bad_reason++;
+        w->counted += 1 + n;
+    }
     return 0;
 }
 
 static int audited(mcsec_kms_t *kms, int64_t device, const char *action, mcsec_status_t st)
 {
-    audit_want_t w = {device, action, (int32_t)st, 0};
+    audit_want_t w = {device, action, (int32_t)st, 0, 0, 0, 0, 0};
     if (mcsec_kms_list_audit(kms, 0, find_audit, &w) != MCSEC_OK)
         return 0;
     return w.found;
+}
+
+/* The audit row of request_id (0 found). */
+typedef struct {
+    uint64_t request_id;
+    mcsec_kms_audit_t row;
+    int found;
+} audit_row_t;
+
+static int find_request(void *user, const mcsec_kms_audit_t *row)
+{
+    audit_row_t *w = user;
+    if (row->request_id == w->request_id) {
+        w->row = *row;
+        w->found++;
+    }
+    return 0;
+}
+
+static int printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return 0;
+    return 1;
 }
 
 static void test_refusals(mcsec_kms_t *kms, void *ctx)
@@ -332,6 +375,26 @@ static void test_refusals(mcsec_kms_t *kms, void *ctx)
         mcsec__kms__kms_response__free_unpacked(resp, NULL);
     CHECK(audited(kms, carol.id, "refuse", MCSEC_ERR_BAD_INPUT) == 3);
     CHECK(audited(kms, carol.id, "refuse", MCSEC_ERR_BAD_LENGTH) == 1);
+    /* Log injection through the user_uri: refused, and the audit row (which `mcsec-kms audit`
+     * prints) holds printable ASCII only; the KMS writes no peer text to its stderr. */
+    {
+        rl = kt_request(req, sizeof req, 4242,
+                        "sip:x\nFORGED\r\x1b[31m\x7f\x80\xff end", 0);
+        CHECK(zmq_send(d, req, rl, 0) == (int)rl);
+        resp = kt_recv(d, 10000);
+        CHECK(resp != NULL && resp->status == MCSEC_ERR_BAD_INPUT && resp->request_id == 4242);
+        CHECK(resp != NULL && strcmp(resp->message, "user_uri is not 1-255 printable characters "
+                                                    "without spaces") == 0);
+        if (resp)
+            mcsec__kms__kms_response__free_unpacked(resp, NULL);
+        audit_row_t w = {4242, {0}, 0};
+        CHECK_STATUS(mcsec_kms_list_audit(kms, 0, find_request, &w), MCSEC_OK);
+        CHECK(w.found == 1 && w.row.device_id == carol.id && strcmp(w.row.action, "refuse") == 0);
+        CHECK(strcmp(w.row.subject, "sip:x?FORGED??[31m????end") == 0);
+        CHECK(printable(w.row.subject) && printable(w.row.reason) && printable(w.row.action));
+        CHECK(strcmp(w.row.reason, "user_uri is not 1-255 printable characters without spaces") ==
+              0);
+    }
 
     /* The InitRequest: the public certificate only. */
     rl = kt_request(req, sizeof req, 8, NULL, 0);
@@ -379,7 +442,69 @@ static void test_refusals(mcsec_kms_t *kms, void *ctx)
         mcsec__kms__kms_response__free_unpacked(resp, NULL);
     }
     CHECK(ok >= 10 && limited >= 1 && ok + limited == 14);
-    CHECK(audited(kms, dave.id, "refuse", MCSEC_ERR_POLICY) == limited);
+    /* Rate-limited refusals are audited at most once a second per device, each row counting
+     * the refusals answered without one since the last (kms/server.c): the 1-4 refusals of
+     * this burst come within a second, so one row, and the rows account for every refusal. */
+    audit_want_t aw = {dave.id, "refuse", MCSEC_ERR_POLICY, 0, 0, 0, 0, 0};
+    CHECK(mcsec_kms_list_audit(kms, 0, find_audit, &aw) == MCSEC_OK);
+    CHECK(aw.found >= 1 && aw.found <= 2 && aw.bad_reason == 0);
+    zmq_close(d);
+
+    /* A flood: 2,000 requests as fast as one device can send them over about 2 s. Without the
+     * once-a-second rule this wrote 2,000 audit rows (each a queued response waiting for the
+     * disk); now at most one per second it lasts, and the counts add up to every refusal but
+     * the ones still unaudited when the flood stops (at most those of its last second). */
+    cred_t fred = enroll(kms, "sip:fred@example.org", MCSEC_KMS_ROLE_HANDSET, NULL);
+    d = kt_dealer(ctx, &srv, info.curve_public, fred.pub, fred.sec);
+    rl = kt_request(req, sizeof req, 12, NULL, 0);
+    int flood = 2000, answered = 0;
+    limited = 0;
+    ok = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < flood; i++) {
+        CHECK(zmq_send(d, req, rl, 0) == (int)rl);
+        if (i % 100 == 99) {
+            struct timespec nap = {0, 100 * 1000 * 1000};
+            nanosleep(&nap, NULL);
+        }
+    }
+    for (int i = 0; i < flood; i++) {
+        resp = kt_recv(d, 20000);
+        if (resp == NULL)
+            break;
+        answered++;
+        if (resp->status == 0)
+            ok++;
+        if (resp->status == MCSEC_ERR_POLICY && strstr(resp->message, "rate limited"))
+            limited++;
+        mcsec__kms__kms_response__free_unpacked(resp, NULL);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    CHECK(answered == flood && ok + limited == flood && limited >= flood / 2);
+    /* A second later, a burst of 30: the first of them refused gets a row counting what the
+     * flood's last second left unaudited, so the rows then account for every flood refusal. */
+    struct timespec pause = {1, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    int tail = 0;
+    for (int i = 0; i < 30; i++)
+        CHECK(zmq_send(d, req, rl, 0) == (int)rl);
+    for (int i = 0; i < 30; i++) {
+        resp = kt_recv(d, 20000);
+        if (resp == NULL)
+            break;
+        if (resp->status == MCSEC_ERR_POLICY && strstr(resp->message, "rate limited"))
+            tail++;
+        mcsec__kms__kms_response__free_unpacked(resp, NULL);
+    }
+    CHECK(tail >= 1);
+    audit_want_t fw = {fred.id, "refuse", MCSEC_ERR_POLICY, 0, 0, 0, 0, 0};
+    CHECK(mcsec_kms_list_audit(kms, 0, find_audit, &fw) == MCSEC_OK);
+    CHECK(fw.bad_reason == 0 && fw.found >= 2 && fw.found <= (int)secs + 3);
+    CHECK(fw.counted >= limited + 1 && fw.counted <= limited + tail);
+    printf("flood: %d refused in %.1f s, then %d; %d audit rows counting %ld refusals\n", limited,
+           secs, tail, fw.found, fw.counted);
     zmq_close(d);
 
     /* Every issuance is audited with its request id. */
