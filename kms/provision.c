@@ -150,7 +150,7 @@ mcsec_status_t mcsec_kms_roster_read(const char *path, mcsec_kms_roster_row_t **
         if (lineno == 1 && strcmp(t, "uri,role,groups") == 0)
             continue;
         if (count == cap) {
-            size_t nc = cap ? 2 * cap : 64;
+            size_t nc = cap ? 2 * cap : 4; /* a row is 16 KiB (64 group URIs) */
             mcsec_kms_roster_row_t *nv = realloc(v, nc * sizeof *nv);
             if (nv == NULL) {
                 rc = MCSEC_ERR_NOMEM;

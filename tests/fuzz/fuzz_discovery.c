@@ -5,7 +5,10 @@
  * a monitor holding a fixed application at two times: one taken from the message itself (so
  * that the window is passed and the code compared) and a fixed one; a check must give one of
  * the documented statuses, and an accepted announcement must be refused as a repeat after.
- * Key files are opened with the passphrase the seeds were sealed with ("fuzz").
+ * Key files are opened with the passphrase the seeds were sealed with ("fuzz"). An input whose
+ * scrypt cost is accepted but above the seeds' (log2 N 10, r 8, p 1) is not opened: one
+ * execution would cost up to a 1 GiB scrypt (seconds); the cost check itself is still fuzzed
+ * (costs out of range are opened and refused), and client_discovery opens larger costs.
  * Seeds: corpus/discovery (written by `test_client_discovery --write-corpus DIR`). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -67,6 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     check(data, size, 1795359907); /* the vectors' time */
 
+    if (size > 7 && data[5] >= 10 && data[5] <= 22 && data[6] >= 1 && data[6] <= 32 &&
+        data[7] >= 1 && data[7] <= 16 && (data[5] > 10 || data[6] > 8 || data[7] > 1))
+        return 0; /* an accepted cost above the seeds' (see the top) */
     mcsec_disc_app_t k;
     mcsec_status_t rc = mcsec_disc_keyfile_open(data, size, FUZZ_PASS, 4, &k);
     if (rc == MCSEC_OK) {
