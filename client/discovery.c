@@ -6,6 +6,10 @@
 #include "mcsec/kdf.h"
 #include "mcsec/secmem.h"
 
+/* crypto/secmem.c (declared in crypto/internal.h, not reachable from here): marks a value that
+ * is public by design for the constant-time test (tests/ct); does nothing otherwise. */
+void mcsec_ct_declassify(const void *p, size_t len);
+
 struct entry {
     mcsec_disc_app_t app;
     uint64_t last_slot; /* the newest slot accepted, if seen */
@@ -163,16 +167,18 @@ mcsec_status_t mcsec_disc_monitor_check(mcsec_disc_monitor_t *mon, const uint8_t
     mcsec_disc_msg_t m;
     uint8_t want[MCSEC_DISC_CODE_LEN];
     size_t found = 0;
-    uint64_t found_slot = 0;
-    int any_window = 0, found_offset = 0, matched = 0;
+    uint64_t found_slot = 0, found_offset = 0;
+    int any_window = 0;
+    unsigned matched = 0;
     if (match != NULL) memset(match, 0, sizeof *match);
     if (mon == NULL) return MCSEC_ERR_BAD_INPUT;
     mcsec_status_t rc = mcsec_disc_parse(d, len, &m);
     if (rc != MCSEC_OK) goto out;
     rc = MCSEC_ERR_UNKNOWN_KEY;
     if (mon->n == 0) goto out;
-    /* Every in-window application is computed and compared, matched or not, so the time
-     * taken says nothing about which one matched. */
+    /* Every in-window application is computed and compared, matched or not, and the first
+     * match is selected by masks, not branches, so the time taken says nothing about which one
+     * matched (tests/ct part discovery). */
     for (size_t i = 0; i < mon->n; i++) {
         const struct entry *e = &mon->e[i];
         uint64_t slot = m.slot_start / e->app.slot_s;
@@ -182,20 +188,27 @@ mcsec_status_t mcsec_disc_monitor_check(mcsec_disc_monitor_t *mon, const uint8_t
         /* A start that is no multiple of this slot length is another application's. */
         if (m.slot_start % e->app.slot_s != 0) continue;
         if ((rc = mcsec_disc_code(&e->app, slot, want)) != MCSEC_OK) goto out;
-        int eq = mcsec_ct_equal(want, m.code, sizeof want);
-        if (eq && !matched) {
-            matched = 1;
-            found = i;
-            found_slot = slot;
-            found_offset = offset;
-        }
+        unsigned eq = (unsigned)mcsec_ct_equal(want, m.code, sizeof want) & 1u;
+        unsigned take = eq & ~matched & 1u; /* the first match only */
+        size_t mask = (size_t)0 - take;
+        uint64_t mask64 = (uint64_t)0 - take;
+        found = (found & ~mask) | (i & mask);
+        found_slot = (found_slot & ~mask64) | (slot & mask64);
+        found_offset = (found_offset & ~mask64) | ((uint64_t)(int64_t)offset & mask64);
+        matched |= eq;
     }
+    /* The verdict is public by design: the status and *match say whether and which application
+     * matched. Declassified once, after every application was compared. */
+    mcsec_ct_declassify(&matched, sizeof matched);
+    mcsec_ct_declassify(&found, sizeof found);
+    mcsec_ct_declassify(&found_slot, sizeof found_slot);
+    mcsec_ct_declassify(&found_offset, sizeof found_offset);
     rc = !any_window ? MCSEC_ERR_EXPIRED : !matched ? MCSEC_ERR_VERIFY : MCSEC_OK;
     if (rc != MCSEC_OK) goto out;
     struct entry *e = &mon->e[found];
     if (match != NULL)
         *match = (mcsec_disc_match_t){.index = found, .name = e->app.name, .slot = found_slot,
-                                      .offset = found_offset};
+                                      .offset = (int)(int64_t)found_offset};
     if (e->seen && found_slot <= e->last_slot) {
         rc = MCSEC_ERR_REPLAY;
         goto out;

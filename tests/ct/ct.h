@@ -72,5 +72,6 @@ void ct_sakke(void);    /* SAKKE: z, RSK, SSV, r */
 void ct_kms(void);      /* KMS: master secrets -> SSK, RSK; sealing of the master secrets */
 void ct_profile(void);  /* GMK I_MESSAGE and GSK message: build and unwrap (GMK, GSK) */
 void ct_seal(void);     /* sealing primitives and the handset keystore (passphrase, keys) */
+void ct_discovery(void); /* restricted discovery monitor: application keys */
 
 #endif

@@ -12,7 +12,7 @@ static const struct {
     void (*run)(void);
 } parts[] = {
     {"eccsi", ct_eccsi}, {"sakke", ct_sakke}, {"kms", ct_kms},
-    {"profile", ct_profile}, {"seal", ct_seal},
+    {"profile", ct_profile}, {"seal", ct_seal}, {"discovery", ct_discovery},
 };
 #define N_PARTS (sizeof parts / sizeof parts[0])
 
@@ -32,7 +32,7 @@ int main(int argc, char **argv)
         while (i < N_PARTS && strcmp(argv[a], parts[i].name) != 0)
             i++;
         if (i == N_PARTS) {
-            fprintf(stderr, "test_ct: unknown part '%s': use eccsi, sakke, kms, profile or seal\n",
+            fprintf(stderr, "test_ct: unknown part '%s': use eccsi, sakke, kms, profile, seal or discovery\n",
                     argv[a]);
             return 2;
         }
