@@ -81,6 +81,9 @@ mcsec_status_t kms_store_connect(const mcsec_kms_t *kms, kms_store_t **out);
 
 /* Unix seconds now. */
 int64_t kms_now(void);
+/* Tests only: kms_now() returns now() from here on (NULL: the real clock again). Not reachable
+ * from mcsec-kms's command line or environment; process-wide, set it before any thread runs. */
+void kms_test_set_clock(int64_t (*now)(void));
 
 /* --- Issuance (issue.c); thread safe: reads only immutable parts of kms ---------------------- */
 
