@@ -101,8 +101,8 @@ static void slog(srv_t *v, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    for (char *c = line; *c; c++) /* one printable line, whatever a peer sent */
-        if (*c < ' ' || *c == 0x7f)
+    for (char *c = line; *c; c++) /* one printable ASCII line, whatever a peer sent */
+        if ((unsigned char)*c < ' ' || (unsigned char)*c > 0x7e)
             *c = '?';
     fprintf(stderr, "mcsec-groupmgr serve: %s\n", line);
     fflush(stderr);

@@ -9,7 +9,11 @@
  *   envelopes: random octets, a truncated envelope, version 2, no body, a body members never
  *   send, several frames; oversized: over the application limit (answered), over the transport
  *   cap (connection dropped);
- * and after all of it the service still serves, and logged each refusal. */
+ * and after all of it the service still serves, and logged each refusal;
+ * log injection: peer-controlled strings (member URI, acknowledged member and group) holding
+ * CR, LF, ESC [31m, DEL and octets 0x80-0xff reach the log only as printable ASCII, one line
+ * per refusal, never starting a line of their own; a flood of 600 refusals logs at most
+ * 100 + 20 a second of them and then says how many lines it suppressed. */
 #include "test.h"
 #include "gm_test.h"
 
@@ -53,6 +57,200 @@ static int try_env(const gt_server_t *srv, Mcsec__Groupmgr__GroupMgrMessage *m)
         exit(2);
     mcsec__groupmgr__group_mgr_message__pack(m, buf);
     return try_bytes(srv, buf, n);
+}
+
+/* --- Log injection and flooding --------------------------------------------------------------- */
+
+/* CR, LF, a forged log line, ESC [31m, DEL, octets above 0x7f. */
+#define INJECTED "sip:x@example.org\nmcsec-groupmgr serve: FORGED\r\x1b[31mRED\x7f\x80\xfe\xff end"
+/* What the log must show instead: each control or non-ASCII octet one '?'. */
+#define INJECTED_LOGGED "sip:x@example.org?mcsec-groupmgr serve: FORGED??[31mRED???? end"
+
+static const char REG_LINE[] = "mcsec-groupmgr serve: refused the registration of ";
+
+/* The daemon's stderr from offset on (malloc'ed, NUL-terminated; NULL if unreadable). */
+static char *log_from(const gt_server_t *srv, long offset, size_t *len)
+{
+    FILE *f = fopen(srv->errfile, "rb");
+    char *buf = NULL;
+    long end;
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) >= offset && fseek(f, offset, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)(end - offset) + 1)) != NULL) {
+        *len = fread(buf, 1, (size_t)(end - offset), f);
+        buf[*len] = 0;
+    }
+    fclose(f);
+    return buf;
+}
+
+static long log_size(const gt_server_t *srv)
+{
+    struct stat st;
+    return stat(srv->errfile, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* A Register naming member uri with a dummy signature: refused before any crypto. */
+static void register_unsigned(gt_raw_t *r, const char *uri, const char *const *groups, size_t n)
+{
+    uint8_t sig[MCSEC_ECCSI_SIG_LEN] = {1};
+    Mcsec__Groupmgr__Register reg = MCSEC__GROUPMGR__REGISTER__INIT;
+    Mcsec__Groupmgr__GroupMgrMessage m = MCSEC__GROUPMGR__GROUP_MGR_MESSAGE__INIT;
+    reg.member_uri = (char *)uri;
+    reg.group_uris = (char **)groups;
+    reg.n_group_uris = n;
+    reg.time = gt_ntp64();
+    reg.signature.data = sig;
+    reg.signature.len = sizeof sig;
+    m.version = 1;
+    m.body_case = MCSEC__GROUPMGR__GROUP_MGR_MESSAGE__BODY_REGISTER;
+    m.register_ = &reg;
+    gt_raw_send(r, &m);
+}
+
+/* An acknowledgement reporting that the member could not open the message (status != 0). */
+static void ack_failed_open(gt_raw_t *r, const char *group, uint32_t gmk_id)
+{
+    Mcsec__Groupmgr__GmkAck a = MCSEC__GROUPMGR__GMK_ACK__INIT;
+    Mcsec__Groupmgr__GroupMgrMessage m = MCSEC__GROUPMGR__GROUP_MGR_MESSAGE__INIT;
+    a.group_uri = (char *)group;
+    a.gmk_id = gmk_id;
+    a.status = MCSEC_ERR_VERIFY;
+    m.version = 1;
+    m.body_case = MCSEC__GROUPMGR__GROUP_MGR_MESSAGE__BODY_ACK;
+    m.ack = &a;
+    gt_raw_send(r, &m);
+}
+
+/* Every octet of the daemon's whole stderr is printable ASCII or '\n', and no line starts with
+ * the injected text (nor with a forged "mcsec-groupmgr serve: FORGED" line). */
+static void check_log_clean(const gt_server_t *srv)
+{
+    size_t len = 0, bad = 0, forged = 0;
+    char *log = log_from(srv, 0, &len);
+    CHECK(log != NULL && len > 0);
+    if (log == NULL)
+        return;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)log[i];
+        if (c != '\n' && (c < 0x20 || c > 0x7e))
+            bad++;
+        if (i == 0 || log[i - 1] == '\n')
+            if (strncmp(log + i, "mcsec-groupmgr serve: FORGED", 28) == 0 ||
+                strncmp(log + i, "FORGED", 6) == 0 || strncmp(log + i, "RED", 3) == 0 ||
+                strncmp(log + i, "[31m", 4) == 0)
+                forged++;
+    }
+    if (bad != 0 || forged != 0)
+        fprintf(stderr, "daemon log: %zu octets not printable, %zu forged lines\n", bad, forged);
+    CHECK(bad == 0);
+    CHECK(forged == 0);
+    free(log);
+}
+
+static void test_log_injection(const gt_server_t *srv, gt_raw_t *ra, uint32_t gmk)
+{
+    const char *ga[] = {A}, *ginj[] = {INJECTED};
+    uint8_t proof[MCSEC_GM_PROOF_LEN];
+    memset(proof, 0x33, sizeof proof);
+    /* A registration naming the injected member URI (refused: not a URI). */
+    {
+        gt_raw_t r;
+        gt_raw_open(&r, srv);
+        register_unsigned(&r, INJECTED, ga, 1);
+        CHECK(gt_raw_expect(&r, BODY_REG, why, sizeof why, 10000) == MCSEC_ERR_BAD_INPUT);
+        CHECK(strstr(why, "member_uri is not 1-255 printable characters") != NULL);
+        gt_raw_close(&r);
+    }
+    /* On alice's registered connection: an ack for the injected member, an ack for the
+     * injected group, a failed open reported for the injected group. */
+    gt_raw_ack(ra, A, gmk, proof, sizeof proof, INJECTED);
+    CHECK(gt_raw_expect(ra, BODY_STATUS, why, sizeof why, 10000) == MCSEC_ERR_POLICY);
+    gt_raw_ack(ra, INJECTED, gmk, proof, sizeof proof, NULL);
+    CHECK(gt_raw_expect(ra, BODY_STATUS, why, sizeof why, 10000) == MCSEC_ERR_POLICY);
+    ack_failed_open(ra, ginj[0], gmk);
+    CHECK(gt_raw_expect(ra, BODY_STATUS, why, sizeof why, 10000) == MCSEC_OK);
+    CHECK(strstr(why, "noted") != NULL);
+    /* Each reached the log, sanitised, on the refusal's own line. */
+    CHECK(gt_log_has(srv, "refused the registration of " INJECTED_LOGGED " (key "));
+    CHECK(gt_log_has(srv, "refused an acknowledgement for " INJECTED_LOGGED " on the connection "
+                          "of sip:alice@example.org"));
+    CHECK(gt_log_has(srv, "refused an acknowledgement from sip:alice@example.org for GMK-ID"));
+    CHECK(gt_log_has(srv, " of " INJECTED_LOGGED ": "));
+    CHECK(gt_log_has(srv, "sip:alice@example.org could not open GMK-ID"));
+    check_log_clean(srv);
+}
+
+/* 600 refusals as fast as one connection sends them: at most 100 (the burst) + 20 a second
+ * (+1) logged; the next line logged after a pause says how many were suppressed, and the two
+ * add up to 600. */
+static void test_log_flood(const gt_server_t *srv)
+{
+    enum { FLOOD = 600 };
+    const char *ga[] = {A};
+    gt_raw_t r;
+    size_t len = 0;
+    long offset = log_size(srv);
+    CHECK(offset > 0);
+    gt_raw_open(&r, srv);
+    double t0 = gt_now();
+    for (int i = 0; i < FLOOD; i++)
+        register_unsigned(&r, INJECTED, ga, 1);
+    int answered = 0;
+    while (answered < FLOOD &&
+           gt_raw_expect(&r, BODY_REG, why, sizeof why, 10000) == MCSEC_ERR_BAD_INPUT)
+        answered++;
+    double elapsed = gt_now() - t0;
+    CHECK(answered == FLOOD);
+    char *log = log_from(srv, offset, &len);
+    CHECK(log != NULL);
+    size_t logged = 0;
+    for (char *p = log; p != NULL && (p = strstr(p, "refused the registration of ")) != NULL; p++)
+        logged++;
+    double bound = 100 + 20 * elapsed + 1;
+    printf("log flood: %d refusals in %.2f s, %zu logged (at most %.0f)\n", FLOOD, elapsed,
+           logged, bound);
+    CHECK(elapsed < 10);
+    CHECK(logged >= 1 && (double)logged <= bound && logged < FLOOD);
+    free(log);
+    /* A pause (the bucket refills 20 a second), then one more refusal: logged, right after the
+     * count of the lines suppressed since the last one logged. */
+    gt_sleep_ms(300);
+    register_unsigned(&r, INJECTED, ga, 1);
+    CHECK(gt_raw_expect(&r, BODY_REG, why, sizeof why, 10000) == MCSEC_ERR_BAD_INPUT);
+    gt_raw_close(&r);
+    log = log_from(srv, offset, &len);
+    CHECK(log != NULL);
+    /* Every refusal since offset is either logged or counted in a "suppressed" line (a daemon
+     * under load may log one more mid-flood as the bucket refills, with its own count). */
+    unsigned long n = 0, suppressed = 0;
+    size_t lines = 0, said = 0, total = 0;
+    int last_said = 0, prev_said = 0, last_reg = 0;
+    for (const char *p = log; p != NULL && *p != 0;) {
+        char word[16];
+        prev_said = last_said;
+        last_said = last_reg = 0;
+        if (sscanf(p, "mcsec-groupmgr serve: %lu log lines %15s", &n, word) == 2 &&
+            strcmp(word, "suppressed") == 0) {
+            said++;
+            suppressed += n;
+            last_said = 1;
+        } else if (strncmp(p, REG_LINE, sizeof REG_LINE - 1) == 0) {
+            total++;
+            last_reg = 1;
+        }
+        lines++;
+        p = strchr(p, '\n');
+        p = p != NULL ? p + 1 : NULL;
+    }
+    printf("log flood: then %zu refusal lines in all, %lu suppressed in %zu line(s)\n", total,
+           suppressed, said);
+    CHECK(said >= 1 && suppressed > 0 && total + suppressed == FLOOD + 1);
+    CHECK(total == logged + 1); /* the flood's lines and the one after the pause */
+    CHECK(last_reg && prev_said && lines == total + said);
+    free(log);
+    check_log_clean(srv);
 }
 
 int main(void)
@@ -262,6 +460,10 @@ int main(void)
     CHECK(gt_log_has(&srv, "refused envelope version 2"));
     CHECK(gt_log_has(&srv, "refused a multi-part message"));
     CHECK(gt_log_has(&srv, "refused a 20480-octet message"));
+
+    /* --- Log injection and flooding (after the checks above: the flood empties the bucket) -- */
+    test_log_injection(&srv, &ra, gmk);
+    test_log_flood(&srv);
 
     gt_raw_close(&ra);
     CHECK(gt_stop(&srv) == 0);
