@@ -326,7 +326,8 @@ typedef enum {
     OUTER_TALKER,
     OUTER_GROUP,
     OUTER_VERSION,
-    OUTER_SUITE
+    OUTER_SUITE,
+    OUTER_SUITE_SWAP /* the other valid suite name */
 } outer_t;
 
 static size_t rewrite(const uint8_t *n, size_t len, outer_t what, uint8_t *out) {
@@ -356,6 +357,11 @@ static size_t rewrite(const uint8_t *n, size_t len, outer_t what, uint8_t *out) 
         break;
     case OUTER_SUITE:
         c->srtp_suite = (char *)"NULL_NULL";
+        break;
+    case OUTER_SUITE_SWAP:
+        c->srtp_suite =
+            (char *)(strcmp(c->srtp_suite, "AEAD_AES_128_GCM") == 0 ? "AES_CM_128_HMAC_SHA1_80"
+                                                                    : "AEAD_AES_128_GCM");
         break;
     }
     size_t out_len = ct_pack(dg, out, CAP);
@@ -412,6 +418,53 @@ static void t_outer_fields(void) {
     mcsec_call_free(tc);
     mcsec_call_free(t5);
     mcsec_call_free(rc);
+}
+
+/* The suite name swapped for the other valid one on the wire (after signing). It is not
+ * covered by the signature nor by the outer-field check: the receiver joins (JOINED, with the
+ * swapped suite) and then refuses every packet of the burst (VERIFY), delivering nothing. The
+ * genuine notification, re-sent for late joiners, is byte-identical in its GSK message and so
+ * a REPEAT: it does not repair the suite, and the burst stays undecryptable for that receiver
+ * (denial of service only) until the talker's next burst; a member that saw the genuine
+ * notification first decrypts, and ignores the swapped copy as a REPEAT. */
+static void t_suite_swap(mcsec_srtp_suite_t suite) {
+    mcsec_srtp_suite_t other = suite == MCSEC_SRTP_AEAD_AES_128_GCM
+                                   ? MCSEC_SRTP_AES_CM_128_HMAC_SHA1_80
+                                   : MCSEC_SRTP_AEAD_AES_128_GCM;
+    printf("suite name swapped on the wire, talker %s\n", mcsec_srtp_suite_name(suite));
+    uint8_t n[CAP], bad[CAP], p[PKT_CAP];
+    mcsec_call_t *tc = ct_call(&T, G.uri, suite);
+    mcsec_call_t *rc = ct_call(&R, G.uri, suite);
+    mcsec_call_t *uc = ct_call(&U, G.uri, other);
+    size_t len = talk(tc, n), blen = rewrite(n, len, OUTER_SUITE_SWAP, bad);
+    CHECK(blen > 0 && blen != len);
+    /* R gets the swapped copy first, U the genuine one. */
+    mcsec_call_event_t ev = EXPECT(rc, bad, blen, MCSEC_CALL_EV_JOINED);
+    CHECK(ev.suite == other && ev.gsk_id == gsk_of(n, len));
+    ev = EXPECT(uc, n, len, MCSEC_CALL_EV_JOINED);
+    CHECK(ev.suite == suite);
+    for (unsigned k = 0; k < 6; k++) {
+        size_t pl = packet(tc, 3, k, p);
+        MEDIA(rc, p, pl, MCSEC_ERR_VERIFY);
+        MEDIA(uc, p, pl, MCSEC_OK);
+    }
+    /* The genuine notification (re-sent) and the swapped copy change nothing for either. */
+    ev = EXPECT(rc, n, len, MCSEC_CALL_EV_REPEAT);
+    CHECK(ev.suite == other);
+    ev = EXPECT(uc, bad, blen, MCSEC_CALL_EV_REPEAT);
+    CHECK(ev.suite == suite);
+    size_t pl = packet(tc, 3, 6, p);
+    MEDIA(rc, p, pl, MCSEC_ERR_VERIFY);
+    MEDIA(uc, p, pl, MCSEC_OK);
+    /* The talker's next burst (a new GSK), unaltered: R decrypts again. */
+    len = talk(tc, n);
+    ev = EXPECT(rc, n, len, MCSEC_CALL_EV_JOINED);
+    CHECK(ev.suite == suite);
+    pl = packet(tc, 4, 0, p);
+    MEDIA(rc, p, pl, MCSEC_OK);
+    mcsec_call_free(tc);
+    mcsec_call_free(rc);
+    mcsec_call_free(uc);
 }
 
 /* Not a call datagram: mcsec_call_handle returns an error (BAD_INPUT, TRUNCATED or
@@ -680,6 +733,8 @@ int main(void) {
     t_gmk_delivery();
     t_media(MCSEC_SRTP_AEAD_AES_128_GCM);
     t_media(MCSEC_SRTP_AES_CM_128_HMAC_SHA1_80);
+    t_suite_swap(MCSEC_SRTP_AEAD_AES_128_GCM);
+    t_suite_swap(MCSEC_SRTP_AES_CM_128_HMAC_SHA1_80);
 
     ct_member_free(&T);
     ct_member_free(&R);

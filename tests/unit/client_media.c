@@ -307,6 +307,40 @@ static void check_unprotect(mcsec_srtp_t *rx, const uint8_t *pkt, size_t len, mc
     }
 }
 
+/* The suite name in a call notification is not signed: a receiver may be told the other suite
+ * for the talker's own master key. Every packet is then refused (VERIFY; TRUNCATED where the
+ * packet is shorter than a header plus the receiver's longer GCM tag), nothing is delivered,
+ * the receiver's stream is not disturbed, and a receiver with the talker's suite takes the
+ * very same packets. */
+static void test_suite_mismatch(mcsec_srtp_suite_t suite) {
+    mcsec_srtp_suite_t wrong = suite == MCSEC_SRTP_AEAD_AES_128_GCM
+                                   ? MCSEC_SRTP_AES_CM_128_HMAC_SHA1_80
+                                   : MCSEC_SRTP_AEAD_AES_128_GCM;
+    mcsec_srtp_t *tx = stream(suite, 1, SSRC_A), *rx_wrong = stream(wrong, 0, SSRC_A);
+    mcsec_srtp_t *rx = stream(suite, 0, SSRC_A);
+    static const size_t lens[] = {160, 20, 4, 0};
+    size_t refused = 0;
+    for (uint16_t seq = 1; seq <= 40; seq++) {
+        uint8_t pkt[BUF], copy[BUF];
+        size_t payload = lens[seq % 4];
+        size_t n = protect(tx, pkt, seq, payload);
+        mcsec_status_t want =
+            n < MCSEC_RTP_HEADER_LEN + tag_of(wrong) ? MCSEC_ERR_TRUNCATED : MCSEC_ERR_VERIFY;
+        check_unprotect(rx_wrong, pkt, n, want);
+        refused++;
+        /* The matching suite decrypts the same packet. */
+        memcpy(copy, pkt, n);
+        size_t out = 0;
+        CHECK_STATUS(mcsec_srtp_unprotect(rx, copy, n, &out), MCSEC_OK);
+        uint8_t plain[BUF];
+        CHECK(out == packet(plain, seq, SSRC_A, payload) && memcmp(copy, plain, out) == 0);
+    }
+    CHECK(refused == 40);
+    mcsec_srtp_free(tx);
+    mcsec_srtp_free(rx_wrong);
+    mcsec_srtp_free(rx);
+}
+
 static void test_refusals(mcsec_srtp_suite_t suite) {
     size_t tag = tag_of(suite);
     mcsec_srtp_t *tx = stream(suite, 1, SSRC_A), *rx = stream(suite, 0, SSRC_A);
@@ -821,6 +855,7 @@ int main(void) {
         test_reference(SUITES[i]);
         test_raw_libsrtp(SUITES[i]);
         test_refusals(SUITES[i]);
+        test_suite_mismatch(SUITES[i]);
         test_rtcp(SUITES[i]);
     }
     test_rtp();
