@@ -159,7 +159,8 @@ void mcsec_secure_free(void *p)
         return;
     }
     pthread_mutex_lock(&pool.mu);
-    memcpy(b + SECMEM_HEADER, &pool.free_list[h.cls], sizeof(uint8_t *));
+    const size_t link = sizeof pool.free_list[h.cls];
+    memcpy(b + SECMEM_HEADER, &pool.free_list[h.cls], link);
     pool.free_list[h.cls] = b;
     POISON(b, h.total);
     pthread_mutex_unlock(&pool.mu);
