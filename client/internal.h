@@ -73,6 +73,31 @@ mcsec_status_t mcsec_ks_list(mcsec_keystore_t *ks, const char *subdir,
                              int (*parse)(const char *name, uint64_t *value), uint64_t **values,
                              size_t *count);
 
+/* --- CURVE request/response (curve_rpc.c): the KMS and PKMF clients ------------------- */
+
+/* 1 if k is a CURVE key in Z85 (40 characters that decode). */
+int curve_rpc_key_ok(const char *k);
+
+typedef struct {
+    const char *endpoint;
+    const char *server_public, *device_public, *device_secret; /* Z85, 40 characters */
+    size_t max_response; /* larger frames drop the connection (ZMQ_MAXMSGSIZE) */
+} curve_rpc_peer_t;
+
+/* Called for each message received: frame and len (NULL, 0 for a message of more than one
+ * frame). Returns 1 if the answer is taken (the attempt ends), 0 to wait on (a stale answer).
+ * The frame is wiped after the call. */
+typedef int (*curve_rpc_take_fn)(void *user, const uint8_t *frame, size_t len);
+
+enum { CURVE_RPC_REFUSED = -1, CURVE_RPC_NO_ANSWER = 0, CURVE_RPC_ANSWERED = 1 };
+
+/* Connects a fresh DEALER to peer, sends req, and hands what comes back to take until it
+ * takes one or timeout_ms pass. CURVE_RPC_REFUSED: the server refused our key. On
+ * CURVE_RPC_NO_ANSWER, *zmq_err is the ZeroMQ error if the connection could not even be
+ * set up (0 otherwise). */
+int curve_rpc_attempt(void *ctx, const curve_rpc_peer_t *peer, const uint8_t *req, size_t len,
+                      unsigned timeout_ms, curve_rpc_take_fn take, void *user, int *zmq_err);
+
 /* --- Files (files.c) --------------------------------------------------------------------- */
 
 /* dir "/" name, malloc'ed (NULL if out of memory). */

@@ -4,7 +4,6 @@
  * once with a clear message instead of a timeout. */
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,26 +11,12 @@
 
 #include <zmq.h>
 
+#include "internal.h"
 #include "kms.pb-c.h"
 #include "mcsec/kmsclient.h"
 #include "mcsec/secmem.h"
 
 #define MAX_RESPONSE (256 * 1024)
-
-static atomic_uint monitor_seq;
-
-static int z85_key_ok(const char *k)
-{
-    uint8_t raw[32];
-    return k != NULL && strlen(k) == 40 && zmq_z85_decode(raw, k) != NULL;
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void sleep_ms(unsigned ms)
 {
@@ -105,25 +90,35 @@ static mcsec_status_t take_response(const Mcsec__Kms__KmsResponse *r,
     return MCSEC_OK;
 }
 
-/* Returns 1 if the monitor reported that the KMS refused our key. */
-static int auth_refused(void *mon)
+typedef struct {
+    const mcsec_kms_fetch_config_t *cfg;
+    uint64_t request_id;
+    mcsec_kms_fetch_result_t *res;
+} take_t;
+
+/* curve_rpc_take_fn: a KmsResponse for this request into res, or a malformed answer
+ * (reported). */
+static int take(void *user, const uint8_t *frame, size_t len)
 {
-    zmq_msg_t ev, ep;
-    int refused = 0;
-    zmq_msg_init(&ev);
-    zmq_msg_init(&ep);
-    if (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) >= 0) {
-        if (zmq_msg_more(&ev))
-            (void)zmq_msg_recv(&ep, mon, ZMQ_DONTWAIT);
-        if (zmq_msg_size(&ev) >= 2) {
-            uint16_t event; /* the event number, in host byte order */
-            memcpy(&event, zmq_msg_data(&ev), sizeof event);
-            refused = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
-        }
+    take_t *t = user;
+    Mcsec__Kms__KmsResponse *r =
+        frame != NULL ? mcsec__kms__kms_response__unpack(NULL, len, frame) : NULL;
+    if (r == NULL) {
+        set_msg(t->res, MCSEC_ERR_BAD_INPUT,
+                "the KMS at %s sent a malformed response: is it mcsec-kms?", t->cfg->endpoint);
+        return 1;
     }
-    zmq_msg_close(&ev);
-    zmq_msg_close(&ep);
-    return refused;
+    if (r->request_id != t->request_id && r->status == 0) {
+        mcsec__kms__kms_response__free_unpacked(r, NULL);
+        return 0; /* a stale answer */
+    }
+    (void)take_response(r, t->cfg, t->res);
+    if (r->kms_xml.data != NULL)
+        mcsec_memzero(r->kms_xml.data, r->kms_xml.len);
+    if (r->kms_init_xml.data != NULL)
+        mcsec_memzero(r->kms_init_xml.data, r->kms_init_xml.len);
+    mcsec__kms__kms_response__free_unpacked(r, NULL);
+    return 1;
 }
 
 /* One attempt: 1 answered (res filled, final), 0 no answer, -1 refused at connection time. */
@@ -131,86 +126,14 @@ static int attempt(void *ctx, const mcsec_kms_fetch_config_t *cfg, const uint8_t
                    size_t req_len, uint64_t request_id, unsigned timeout_ms,
                    mcsec_kms_fetch_result_t *res)
 {
-    int result = 0, linger = 0;
-    int64_t cap = MAX_RESPONSE;
-    char mon_ep[64];
-    void *sock = zmq_socket(ctx, ZMQ_DEALER), *mon = NULL;
-    snprintf(mon_ep, sizeof mon_ep, "inproc://mcsec-kms-fetch-%u", atomic_fetch_add(&monitor_seq, 1));
-    if (sock == NULL || zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &cap, sizeof cap) != 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, cfg->kms_public, 40) != 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, cfg->device_public, 40) != 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, cfg->device_secret, 40) != 0 ||
-        zmq_socket_monitor(sock, mon_ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
-        (mon = zmq_socket(ctx, ZMQ_PAIR)) == NULL ||
-        zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_connect(mon, mon_ep) != 0 || zmq_connect(sock, cfg->endpoint) != 0 ||
-        zmq_send(sock, req, req_len, ZMQ_DONTWAIT) < 0) {
+    const curve_rpc_peer_t peer = {cfg->endpoint, cfg->kms_public, cfg->device_public,
+                                   cfg->device_secret, MAX_RESPONSE};
+    take_t t = {cfg, request_id, res};
+    int zerr = 0;
+    int result = curve_rpc_attempt(ctx, &peer, req, req_len, timeout_ms, take, &t, &zerr);
+    if (zerr != 0)
         set_msg(res, MCSEC_ERR_IO, "cannot connect to the KMS at %s: %s", cfg->endpoint,
-                zmq_strerror(zmq_errno()));
-        result = 0;
-        goto out;
-    }
-    uint64_t deadline = now_ms() + timeout_ms;
-    for (;;) {
-        uint64_t t = now_ms();
-        if (t >= deadline)
-            break;
-        zmq_pollitem_t items[2] = {{sock, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, (long)(deadline - t)) < 0)
-            continue; /* EINTR */
-        if (items[1].revents & ZMQ_POLLIN) {
-            if (auth_refused(mon)) {
-                result = -1;
-                goto out;
-            }
-        }
-        if (!(items[0].revents & ZMQ_POLLIN))
-            continue;
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sock, 0) < 0) {
-            zmq_msg_close(&m);
-            continue;
-        }
-        int more = zmq_msg_more(&m);
-        Mcsec__Kms__KmsResponse *r =
-            more ? NULL
-                 : mcsec__kms__kms_response__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-        mcsec_memzero(zmq_msg_data(&m), zmq_msg_size(&m));
-        zmq_msg_close(&m);
-        while (more) { /* not ours: skip the rest */
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, sock, 0) < 0)
-                more = 0;
-            else
-                more = zmq_msg_more(&m);
-            zmq_msg_close(&m);
-        }
-        if (r == NULL) {
-            set_msg(res, MCSEC_ERR_BAD_INPUT,
-                    "the KMS at %s sent a malformed response: is it mcsec-kms?", cfg->endpoint);
-            result = 1;
-            goto out;
-        }
-        if (r->request_id != request_id && r->status == 0) {
-            mcsec__kms__kms_response__free_unpacked(r, NULL);
-            continue; /* a stale answer */
-        }
-        (void)take_response(r, cfg, res);
-        if (r->kms_xml.data != NULL)
-            mcsec_memzero(r->kms_xml.data, r->kms_xml.len);
-        mcsec__kms__kms_response__free_unpacked(r, NULL);
-        result = 1;
-        goto out;
-    }
-out:
-    if (sock != NULL) {
-        (void)zmq_socket_monitor(sock, NULL, 0);
-        zmq_close(sock);
-    }
-    if (mon != NULL)
-        zmq_close(mon);
+                zmq_strerror(zerr));
     return result;
 }
 
@@ -224,8 +147,8 @@ mcsec_status_t mcsec_kms_fetch(const mcsec_kms_fetch_config_t *cfg, mcsec_kms_fe
         set_msg(res, MCSEC_ERR_BAD_INPUT, "no KMS endpoint or user URI given");
         return res->status;
     }
-    if (!z85_key_ok(cfg->kms_public) || !z85_key_ok(cfg->device_public) ||
-        !z85_key_ok(cfg->device_secret)) {
+    if (!curve_rpc_key_ok(cfg->kms_public) || !curve_rpc_key_ok(cfg->device_public) ||
+        !curve_rpc_key_ok(cfg->device_secret)) {
         set_msg(res, MCSEC_ERR_BAD_INPUT,
                 "a CURVE key is not 40 Z85 characters: check the KMS key and the device "
                 "credential");

@@ -3,7 +3,6 @@
  * CURVE handshake (the server's ZAP said no to our key) ends the attempts at once. An answer
  * with a status is final. Every exchange of include/mcsec/prose.h goes through exchange(). */
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +10,12 @@
 
 #include <zmq.h>
 
+#include "internal.h"
 #include "mcsec/prose.h"
 #include "mcsec/secmem.h"
 #include "pkmf.pb-c.h"
 
 #define MAX_RESPONSE (64 * 1024)
-
-static atomic_uint monitor_seq;
 
 static void say(char msg[MCSEC_PROSE_MSG_MAX], const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -30,38 +28,30 @@ static void say(char msg[MCSEC_PROSE_MSG_MAX], const char *fmt, ...)
     va_end(ap);
 }
 
-static int z85_ok(const char *k)
-{
-    uint8_t raw[32];
-    return k != NULL && strlen(k) == 40 && zmq_z85_decode(raw, k) != NULL;
-}
+typedef struct {
+    const mcsec_prose_server_t *srv;
+    uint64_t request_id;
+    Mcsec__Pkmf__PkmfResponse **resp;
+    char *msg;
+} take_t;
 
-static uint64_t now_ms(void)
+/* curve_rpc_take_fn: a PkmfResponse for this request, or a malformed answer (reported). */
+static int take(void *user, const uint8_t *frame, size_t len)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* 1 if the monitor reported that the server refused our key. */
-static int auth_refused(void *mon)
-{
-    zmq_msg_t ev, ep;
-    int refused = 0;
-    zmq_msg_init(&ev);
-    zmq_msg_init(&ep);
-    if (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) >= 0) {
-        if (zmq_msg_more(&ev))
-            (void)zmq_msg_recv(&ep, mon, ZMQ_DONTWAIT);
-        if (zmq_msg_size(&ev) >= 2) {
-            uint16_t event;
-            memcpy(&event, zmq_msg_data(&ev), sizeof event);
-            refused = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
-        }
+    take_t *t = user;
+    Mcsec__Pkmf__PkmfResponse *r =
+        frame != NULL ? mcsec__pkmf__pkmf_response__unpack(NULL, len, frame) : NULL;
+    if (r == NULL) {
+        say(t->msg, "%s sent a malformed response: is it mcsec-kms with the PKMF?",
+            t->srv->endpoint);
+        return 1;
     }
-    zmq_msg_close(&ev);
-    zmq_msg_close(&ep);
-    return refused;
+    if (r->request_id != t->request_id && r->status == 0) {
+        mcsec__pkmf__pkmf_response__free_unpacked(r, NULL);
+        return 0; /* a stale answer */
+    }
+    *t->resp = r;
+    return 1;
 }
 
 /* One attempt: 1 answered (*resp set, or a malformed answer reported), 0 no answer, -1 key
@@ -70,76 +60,13 @@ static int attempt(void *ctx, const mcsec_prose_server_t *srv, const uint8_t *re
                    uint64_t request_id, unsigned timeout_ms, Mcsec__Pkmf__PkmfResponse **resp,
                    char msg[MCSEC_PROSE_MSG_MAX])
 {
-    int result = 0, linger = 0;
-    int64_t cap = MAX_RESPONSE;
-    char mon_ep[64];
-    void *sock = zmq_socket(ctx, ZMQ_DEALER), *mon = NULL;
-    snprintf(mon_ep, sizeof mon_ep, "inproc://mcsec-prose-%u", atomic_fetch_add(&monitor_seq, 1));
-    if (sock == NULL || zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &cap, sizeof cap) != 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, srv->server_public, 40) != 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, srv->device_public, 40) != 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, srv->device_secret, 40) != 0 ||
-        zmq_socket_monitor(sock, mon_ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
-        (mon = zmq_socket(ctx, ZMQ_PAIR)) == NULL ||
-        zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_connect(mon, mon_ep) != 0 || zmq_connect(sock, srv->endpoint) != 0 ||
-        zmq_send(sock, req, len, ZMQ_DONTWAIT) < 0) {
-        say(msg, "cannot connect to %s: %s", srv->endpoint, zmq_strerror(zmq_errno()));
-        goto out;
-    }
-    uint64_t deadline = now_ms() + timeout_ms;
-    for (;;) {
-        uint64_t t = now_ms();
-        if (t >= deadline)
-            break;
-        zmq_pollitem_t items[2] = {{sock, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, (long)(deadline - t)) < 0)
-            continue; /* EINTR */
-        if ((items[1].revents & ZMQ_POLLIN) && auth_refused(mon)) {
-            result = -1;
-            goto out;
-        }
-        if (!(items[0].revents & ZMQ_POLLIN))
-            continue;
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sock, 0) < 0) {
-            zmq_msg_close(&m);
-            continue;
-        }
-        int more = zmq_msg_more(&m);
-        Mcsec__Pkmf__PkmfResponse *r =
-            more ? NULL
-                 : mcsec__pkmf__pkmf_response__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-        mcsec_memzero(zmq_msg_data(&m), zmq_msg_size(&m));
-        zmq_msg_close(&m);
-        while (more) { /* not ours: skip the rest */
-            zmq_msg_init(&m);
-            more = zmq_msg_recv(&m, sock, 0) >= 0 && zmq_msg_more(&m);
-            zmq_msg_close(&m);
-        }
-        if (r == NULL) {
-            say(msg, "%s sent a malformed response: is it mcsec-kms with the PKMF?",
-                srv->endpoint);
-            result = 1;
-            goto out;
-        }
-        if (r->request_id != request_id && r->status == 0) {
-            mcsec__pkmf__pkmf_response__free_unpacked(r, NULL);
-            continue; /* a stale answer */
-        }
-        *resp = r;
-        result = 1;
-        goto out;
-    }
-out:
-    if (sock != NULL) {
-        (void)zmq_socket_monitor(sock, NULL, 0);
-        zmq_close(sock);
-    }
-    if (mon != NULL)
-        zmq_close(mon);
+    const curve_rpc_peer_t peer = {srv->endpoint, srv->server_public, srv->device_public,
+                                   srv->device_secret, MAX_RESPONSE};
+    take_t t = {srv, request_id, resp, msg};
+    int zerr = 0;
+    int result = curve_rpc_attempt(ctx, &peer, req, len, timeout_ms, take, &t, &zerr);
+    if (zerr != 0)
+        say(msg, "cannot connect to %s: %s", srv->endpoint, zmq_strerror(zerr));
     return result;
 }
 
@@ -190,8 +117,8 @@ static mcsec_status_t exchange(const mcsec_prose_server_t *srv, Mcsec__Pkmf__Pkm
         say(msg, "no server endpoint given");
         return MCSEC_ERR_BAD_INPUT;
     }
-    if (!z85_ok(srv->server_public) || !z85_ok(srv->device_public) ||
-        !z85_ok(srv->device_secret)) {
+    if (!curve_rpc_key_ok(srv->server_public) || !curve_rpc_key_ok(srv->device_public) ||
+        !curve_rpc_key_ok(srv->device_secret)) {
         say(msg, "a CURVE key is not 40 Z85 characters: check the server key and the device "
                  "credential");
         return MCSEC_ERR_BAD_INPUT;
