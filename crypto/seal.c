@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
@@ -67,11 +68,13 @@ mcsec_status_t mcsec_seal_scrypt(const void *passphrase, size_t passphrase_len,
     mcsec_status_t rc = MCSEC_ERR_INTERNAL;
 #if defined(MCSEC_FUZZ_MEMO)
     uint8_t mkey[SHA256_DIGEST_LENGTH];
-    memo_key(mkey, passphrase, passphrase_len, salt, salt_len, log2_n, r, p, out_len);
-    if (memo_on()) {
+    const int use_memo = memo_on();
+    unsigned slot = 0;
+    if (use_memo) {
+        memo_key(mkey, passphrase, passphrase_len, salt, salt_len, log2_n, r, p, out_len);
+        slot = mkey[0] % MEMO_SLOTS;
         pthread_mutex_lock(&memo_lock);
-        const unsigned slot = mkey[0] % MEMO_SLOTS;
-        int hit = memo[slot].used && memcmp(memo[slot].key, mkey, sizeof mkey) == 0;
+        int hit = memo[slot].used && CRYPTO_memcmp(memo[slot].key, mkey, sizeof mkey) == 0;
         if (hit)
             memcpy(out, memo[slot].out, out_len);
         pthread_mutex_unlock(&memo_lock);
@@ -105,11 +108,13 @@ mcsec_status_t mcsec_seal_scrypt(const void *passphrase, size_t passphrase_len,
     }
     rc = MCSEC_OK;
 #if defined(MCSEC_FUZZ_MEMO)
-    pthread_mutex_lock(&memo_lock);
-    memcpy(memo[mkey[0] % MEMO_SLOTS].key, mkey, sizeof mkey);
-    memcpy(memo[mkey[0] % MEMO_SLOTS].out, out, out_len);
-    memo[mkey[0] % MEMO_SLOTS].used = 1;
-    pthread_mutex_unlock(&memo_lock);
+    if (use_memo) {
+        pthread_mutex_lock(&memo_lock);
+        memcpy(memo[slot].key, mkey, sizeof mkey);
+        memcpy(memo[slot].out, out, out_len);
+        memo[slot].used = 1;
+        pthread_mutex_unlock(&memo_lock);
+    }
 #endif
 out:
     EVP_KDF_CTX_free(ctx);

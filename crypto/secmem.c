@@ -117,9 +117,7 @@ static uint8_t *pool_take(int cls, uint8_t *locked)
 
 void *mcsec_secure_alloc(size_t len)
 {
-    long pg = sysconf(_SC_PAGESIZE);
-    size_t page = pg > 0 ? (size_t)pg : 4096;
-    if (len > SIZE_MAX - SECMEM_HEADER - page)
+    if (len > SIZE_MAX / 2)
         return NULL;
     secmem_hdr_t h = {len + SECMEM_HEADER, -1, 0};
     uint8_t *b = NULL;
@@ -132,6 +130,8 @@ void *mcsec_secure_alloc(size_t len)
         b = pool_take(h.cls, &h.locked);
         pthread_mutex_unlock(&pool.mu);
     } else {
+        long pg = sysconf(_SC_PAGESIZE);
+        size_t page = pg > 0 ? (size_t)pg : 4096;
         h.total = (h.total + page - 1) / page * page;
         b = map_locked(h.total, &h.locked);
     }
