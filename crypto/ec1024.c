@@ -359,7 +359,37 @@ static mcsec_status_t batch_dbl_affine(ec_affine_t *r, const ec_affine_t *a, siz
 /* Builds the table column by column: the window bases [2^(w i)]B by doubling, then
  * e[i][j] = e[i][j-1] + [2]B_i for all windows at once, each column costing one inversion.
  * About 6 multiplications per entry instead of 16 for Jacobian additions. */
+static mcsec_status_t ec_table_build(ec_table_t **out, const ec_affine_t *base);
+
 mcsec_status_t ec_table_new(ec_table_t **out, const ec_affine_t *base)
+{
+#if defined(MCSEC_FUZZ_MEMO)
+    /* fuzz builds only: the table of a base seen before is a copy (crypto/fuzz_memo.c) */
+    fuzz_memo_key_t memo;
+    mcsec_status_t rc;
+    ec_table_t *t = malloc(sizeof *t);
+    *out = NULL;
+    if (t == NULL)
+        return MCSEC_ERR_NOMEM;
+    fuzz_memo_key(&memo, "ec_table", 1, base, sizeof *base);
+    if (fuzz_memo_get(&memo, &rc, t, sizeof *t)) {
+        if (rc == MCSEC_OK)
+            *out = t;
+        else
+            free(t);
+        return rc;
+    }
+    free(t);
+    rc = ec_table_build(out, base);
+    if (rc != MCSEC_ERR_NOMEM)
+        fuzz_memo_put(&memo, rc, *out, rc == MCSEC_OK ? sizeof **out : 0);
+    return rc;
+#else
+    return ec_table_build(out, base);
+#endif
+}
+
+static mcsec_status_t ec_table_build(ec_table_t **out, const ec_affine_t *base)
 {
     const size_t n = EC_WINDOWS;
     ec_table_t *t = malloc(sizeof *t);

@@ -544,7 +544,7 @@ out:
 struct cache_entry {
     uint8_t hs[HASH_LEN];
     int used;
-    EC_POINT *y;
+    EC_POINT *y; /* NULL until the entry is first filled */
 };
 
 struct mcsec_eccsi_verifier {
@@ -591,10 +591,7 @@ mcsec_status_t mcsec_eccsi_verifier_new(mcsec_eccsi_verifier_t **out,
             v->sets = 0; /* nothing to free per entry */
             goto out;
         }
-        for (size_t i = 0; i < v->sets * v->ways; i++) {
-            v->entries[i].y = EC_POINT_new(ecc.group);
-            if (v->entries[i].y == NULL) goto out;
-        }
+        /* each entry's point is made when the entry is first filled (cache_put) */
     }
     *out = v;
     v = NULL;
@@ -664,7 +661,8 @@ static void cache_put(mcsec_eccsi_verifier_t *v, const uint8_t hs[HASH_LEN], con
         slot = &set[v->next[s]];
         v->next[s] = (uint8_t)((v->next[s] + 1) % v->ways);
     }
-    slot->used = EC_POINT_copy(slot->y, y);
+    if (slot->y == NULL) slot->y = EC_POINT_new(ecc.group);
+    slot->used = slot->y != NULL && EC_POINT_copy(slot->y, y);
     if (slot->used) memcpy(slot->hs, hs, HASH_LEN);
     pthread_mutex_unlock(&v->lock);
 }

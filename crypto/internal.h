@@ -83,6 +83,22 @@ mcsec_status_t mcsec_sakke_encapsulate_trace(const mcsec_sakke_sender_t *sender,
                                              uint8_t r_out[MCSEC_SAKKE_SCALAR_LEN],
                                              uint8_t gr_out[MCSEC_SAKKE_FIELD_LEN]);
 
+#if defined(MCSEC_FUZZ_MEMO)
+/* Fuzz builds only (-DMCSEC_FUZZ=ON; crypto/fuzz_memo.c). The expensive pure functions
+ * (scrypt, RSK validation, precomputed tables, SAKKE decapsulation) remember their last
+ * results by the SHA-256 of a name and every input, so an input the fuzzer repeats costs a
+ * copy instead of a pairing. MCSEC_FUZZ_MEMO=0 in the environment turns it off. */
+typedef struct {
+    uint8_t digest[32];
+    int on;
+} fuzz_memo_key_t;
+/* Names the call: fn, then n_parts pairs (const void *octets, size_t len). */
+void fuzz_memo_key(fuzz_memo_key_t *key, const char *fn, size_t n_parts, ...);
+/* 1 and the stored status (and value, when len matches what was stored) on a hit. */
+int fuzz_memo_get(const fuzz_memo_key_t *key, mcsec_status_t *rc, void *value, size_t len);
+void fuzz_memo_put(const fuzz_memo_key_t *key, mcsec_status_t rc, const void *value, size_t len);
+#endif
+
 #endif
 
 /* --- ECCSI scalars mod q, the NIST P-256 order (eccsi_scalar.c): 32-octet big-endian values,

@@ -19,6 +19,9 @@ struct mcsec_sakke_key {
     ec_table_t *Qb_table;   /* [b]P + Z: public */
     uint8_t *id;
     size_t id_len;
+#if defined(MCSEC_FUZZ_MEMO)
+    uint8_t memo_id[32]; /* fuzz builds only: names Z, id and RSK for the decapsulation memo */
+#endif
 };
 
 #define SAKKE_MAX_ID_LEN 1024
@@ -241,7 +244,7 @@ out:
 /* --- RSK validation (RFC 6508 6.1.2) --------------------------------------------------- */
 
 /* Decodes K, precomputes its lines and checks <Q_b, K> == g. */
-static mcsec_status_t rsk_check(pairing_lines_t *lines, ec_affine_t *Qb,
+static mcsec_status_t rsk_check_core(pairing_lines_t *lines, ec_affine_t *Qb,
                                 const uint8_t Z[MCSEC_SAKKE_POINT_LEN], const uint8_t *id,
                                 size_t id_len, const uint8_t rsk[MCSEC_SAKKE_POINT_LEN])
 {
@@ -268,6 +271,48 @@ out:
     return rc;
 }
 
+/* rsk_check_core; in fuzz builds a repeated (Z, id, RSK) is a copy (crypto/fuzz_memo.c), and
+ * memo_id (may be NULL) receives the name of the triple. */
+static mcsec_status_t rsk_check(pairing_lines_t *lines, ec_affine_t *Qb,
+                                const uint8_t Z[MCSEC_SAKKE_POINT_LEN], const uint8_t *id,
+                                size_t id_len, const uint8_t rsk[MCSEC_SAKKE_POINT_LEN],
+                                uint8_t *memo_id)
+{
+#if defined(MCSEC_FUZZ_MEMO)
+    struct {
+        ec_affine_t Qb;
+        pairing_lines_t lines;
+    } *v = NULL;
+    fuzz_memo_key_t memo;
+    mcsec_status_t rc;
+    if (Z == NULL || rsk == NULL)
+        return MCSEC_ERR_BAD_INPUT;
+    fuzz_memo_key(&memo, "rsk_check", 3, Z, (size_t)MCSEC_SAKKE_POINT_LEN, id, id_len, rsk,
+                  (size_t)MCSEC_SAKKE_POINT_LEN);
+    if (memo_id != NULL)
+        memcpy(memo_id, memo.digest, sizeof memo.digest);
+    if (memo.on && (v = malloc(sizeof *v)) != NULL && fuzz_memo_get(&memo, &rc, v, sizeof *v)) {
+        if (rc == MCSEC_OK) {
+            *Qb = v->Qb;
+            memcpy(lines, &v->lines, sizeof *lines);
+        }
+        free(v);
+        return rc;
+    }
+    rc = rsk_check_core(lines, Qb, Z, id, id_len, rsk);
+    if (v != NULL && rc != MCSEC_ERR_NOMEM && rc != MCSEC_ERR_INTERNAL) {
+        v->Qb = *Qb;
+        memcpy(&v->lines, lines, sizeof *lines);
+        fuzz_memo_put(&memo, rc, v, rc == MCSEC_OK ? sizeof *v : 0);
+    }
+    free(v);
+    return rc;
+#else
+    (void)memo_id;
+    return rsk_check_core(lines, Qb, Z, id, id_len, rsk);
+#endif
+}
+
 mcsec_status_t mcsec_sakke_validate_rsk(const uint8_t Z[MCSEC_SAKKE_POINT_LEN], const uint8_t *id,
                                         size_t id_len, const uint8_t rsk[MCSEC_SAKKE_POINT_LEN])
 {
@@ -276,7 +321,7 @@ mcsec_status_t mcsec_sakke_validate_rsk(const uint8_t Z[MCSEC_SAKKE_POINT_LEN], 
     pairing_lines_t *lines = mcsec_secure_alloc(sizeof *lines);
     if (lines == NULL)
         return MCSEC_ERR_NOMEM;
-    mcsec_status_t rc = rsk_check(lines, &Qb, Z, id, id_len, rsk);
+    mcsec_status_t rc = rsk_check(lines, &Qb, Z, id, id_len, rsk, NULL);
     mcsec_secure_free(lines);
     return rc;
 }
@@ -298,7 +343,12 @@ mcsec_status_t mcsec_sakke_key_new(mcsec_sakke_key_t **out, const uint8_t Z[MCSE
         return MCSEC_ERR_NOMEM;
     if ((key->lines = mcsec_secure_alloc(sizeof *key->lines)) == NULL)
         goto out;
-    if ((rc = rsk_check(key->lines, &Qb, Z, id, id_len, rsk)) != MCSEC_OK)
+#if defined(MCSEC_FUZZ_MEMO)
+    uint8_t *memo_id = key->memo_id;
+#else
+    uint8_t *memo_id = NULL;
+#endif
+    if ((rc = rsk_check(key->lines, &Qb, Z, id, id_len, rsk, memo_id)) != MCSEC_OK)
         goto out;
     if ((rc = ec_table_new(&key->Qb_table, &Qb)) != MCSEC_OK)
         goto out;
@@ -478,6 +528,12 @@ mcsec_status_t mcsec_sakke_decapsulate(const mcsec_sakke_key_t *key, const uint8
     memset(ssv_out, 0, MCSEC_SAKKE_SSV_LEN);
     if (data_len != MCSEC_SAKKE_ENCAP_LEN)
         return MCSEC_ERR_BAD_LENGTH;
+#if defined(MCSEC_FUZZ_MEMO)
+    fuzz_memo_key_t memo;
+    fuzz_memo_key(&memo, "decapsulate", 2, key->memo_id, sizeof key->memo_id, data, data_len);
+    if (fuzz_memo_get(&memo, &rc, ssv_out, MCSEC_SAKKE_SSV_LEN))
+        return rc;
+#endif
     if ((rc = ec_decode(&R, data, MCSEC_SAKKE_POINT_LEN)) != MCSEC_OK)
         return rc;
     pairing_eval(&w, key->lines, &R);
@@ -498,6 +554,9 @@ mcsec_status_t mcsec_sakke_decapsulate(const mcsec_sakke_key_t *key, const uint8
     } else {
         rc = MCSEC_ERR_DECAPSULATE;
     }
+#if defined(MCSEC_FUZZ_MEMO)
+    fuzz_memo_put(&memo, rc, ssv_out, rc == MCSEC_OK ? MCSEC_SAKKE_SSV_LEN : 0);
+#endif
 out:
     mcsec_memzero(ssv, sizeof ssv);
     mcsec_memzero(mask, sizeof mask);

@@ -18,42 +18,6 @@
 #include "internal.h"
 #include "mcsec/seal.h"
 
-#if defined(MCSEC_FUZZ_MEMO)
-/* Fuzz builds only (-DMCSEC_FUZZ=ON): scrypt is a pure function of its inputs, and a fuzzer
- * feeds the same salt and cost again and again (mutating the rest of a sealed file), each time
- * paying a 1 MiB scrypt. The last results are remembered by the SHA-256 of every input, so a
- * repeat returns the octets the first real computation gave. MCSEC_FUZZ_MEMO=0 in the
- * environment turns it off. Never compiled into a normal or sanitizer build. */
-#include <openssl/sha.h>
-#include <pthread.h>
-#define MEMO_SLOTS 64
-static struct {
-    uint8_t key[SHA256_DIGEST_LENGTH], out[64];
-    int used;
-} memo[MEMO_SLOTS];
-static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void memo_key(uint8_t key[SHA256_DIGEST_LENGTH], const void *pass, size_t pass_len,
-                     const uint8_t *salt, size_t salt_len, unsigned log2_n, uint32_t r, uint32_t p,
-                     size_t out_len)
-{
-    uint64_t head[6] = {pass_len, salt_len, log2_n, r, p, out_len};
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (c == NULL || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
-        !EVP_DigestUpdate(c, head, sizeof head) ||
-        !EVP_DigestUpdate(c, pass_len ? pass : "", pass_len) ||
-        !EVP_DigestUpdate(c, salt_len ? salt : (const uint8_t *)"", salt_len) ||
-        !EVP_DigestFinal_ex(c, key, NULL))
-        abort(); /* fuzz builds only */
-    EVP_MD_CTX_free(c);
-}
-
-static int memo_on(void)
-{
-    const char *e = getenv("MCSEC_FUZZ_MEMO");
-    return e == NULL || strcmp(e, "0") != 0;
-}
-#endif
 
 mcsec_status_t mcsec_seal_scrypt(const void *passphrase, size_t passphrase_len,
                                  const uint8_t *salt, size_t salt_len, unsigned log2_n, uint32_t r,
@@ -67,20 +31,13 @@ mcsec_status_t mcsec_seal_scrypt(const void *passphrase, size_t passphrase_len,
         return MCSEC_ERR_UNSUPPORTED;
     mcsec_status_t rc = MCSEC_ERR_INTERNAL;
 #if defined(MCSEC_FUZZ_MEMO)
-    uint8_t mkey[SHA256_DIGEST_LENGTH];
-    const int use_memo = memo_on();
-    unsigned slot = 0;
-    if (use_memo) {
-        memo_key(mkey, passphrase, passphrase_len, salt, salt_len, log2_n, r, p, out_len);
-        slot = mkey[0] % MEMO_SLOTS;
-        pthread_mutex_lock(&memo_lock);
-        int hit = memo[slot].used && CRYPTO_memcmp(memo[slot].key, mkey, sizeof mkey) == 0;
-        if (hit)
-            memcpy(out, memo[slot].out, out_len);
-        pthread_mutex_unlock(&memo_lock);
-        if (hit)
-            return MCSEC_OK;
-    }
+    /* fuzz builds only: a repeated input returns the first result (crypto/internal.h) */
+    fuzz_memo_key_t memo;
+    uint64_t cost[4] = {log2_n, r, p, out_len};
+    fuzz_memo_key(&memo, "scrypt", 3, passphrase, passphrase_len, salt, salt_len, cost,
+                  sizeof cost);
+    if (fuzz_memo_get(&memo, &rc, out, out_len))
+        return rc;
 #endif
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
     EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
@@ -108,13 +65,7 @@ mcsec_status_t mcsec_seal_scrypt(const void *passphrase, size_t passphrase_len,
     }
     rc = MCSEC_OK;
 #if defined(MCSEC_FUZZ_MEMO)
-    if (use_memo) {
-        pthread_mutex_lock(&memo_lock);
-        memcpy(memo[slot].key, mkey, sizeof mkey);
-        memcpy(memo[slot].out, out, out_len);
-        memo[slot].used = 1;
-        pthread_mutex_unlock(&memo_lock);
-    }
+    fuzz_memo_put(&memo, rc, out, out_len);
 #endif
 out:
     EVP_KDF_CTX_free(ctx);
