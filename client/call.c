@@ -42,6 +42,12 @@ struct mcsec_call {
     uint32_t rtp_ts, packets, octets;
     /* listening */
     stream_t in;
+    /* The suite name of a notification is not signed. in_alt holds the same GSK's keys under
+     * the other suite; until a packet verifies under in.suite (in_settled), a packet that fails
+     * VERIFY is tried under in_alt too, and in_alt becomes the stream if it verifies there. So a
+     * copy with the suite name swapped that arrives first costs one trial, not the burst. */
+    stream_t in_alt;
+    int in_alt_ready, in_settled;
     uint32_t talker_ssrc;
     char talker[MCSEC_PROFILE_URI_MAX];
     uint8_t *talker_msg; /* the current talker's MIKEY message (public), to spot repeats */
@@ -88,7 +94,8 @@ mcsec_status_t mcsec_call_new(mcsec_call_t **out, mcsec_handset_t *h,
     if (c == NULL) return MCSEC_ERR_NOMEM;
     c->out.keys = mcsec_secure_alloc(STREAM_KEYS);
     c->in.keys = mcsec_secure_alloc(STREAM_KEYS);
-    if (c->out.keys == NULL || c->in.keys == NULL) {
+    c->in_alt.keys = mcsec_secure_alloc(STREAM_KEYS);
+    if (c->out.keys == NULL || c->in.keys == NULL || c->in_alt.keys == NULL) {
         mcsec_call_free(c);
         return MCSEC_ERR_NOMEM;
     }
@@ -111,6 +118,8 @@ static void stop_talking(mcsec_call_t *c) {
 
 static void end_listening(mcsec_call_t *c) {
     stream_clear(&c->in);
+    stream_clear(&c->in_alt);
+    c->in_alt_ready = c->in_settled = 0;
     free(c->talker_msg);
     c->talker_msg = NULL;
     c->talker_msg_len = 0;
@@ -122,9 +131,11 @@ void mcsec_call_free(mcsec_call_t *c) {
     if (c == NULL) return;
     stop_talking(c);
     stream_clear(&c->in);
+    stream_clear(&c->in_alt);
     free(c->talker_msg);
     mcsec_secure_free(c->out.keys);
     mcsec_secure_free(c->in.keys);
+    mcsec_secure_free(c->in_alt.keys);
     mcsec_memzero(c, sizeof *c);
     free(c);
 }
@@ -348,6 +359,15 @@ static void handle_notification(mcsec_call_t *c, const Mcsec__Call__GroupCallNot
         goto out;
     }
     stop_talking(c); /* a new talker has the floor */
+    /* the other suite's keys, for a swapped suite name (see in_alt); its SRTP session is made
+     * only if a packet fails under the named suite */
+    stream_clear(&c->in_alt);
+    c->in_alt.suite = suite == MCSEC_SRTP_AEAD_AES_128_GCM ? MCSEC_SRTP_AES_CM_128_HMAC_SHA1_80
+                                                           : MCSEC_SRTP_AEAD_AES_128_GCM;
+    c->in_alt_ready = mcsec_srtp_keys(res.gsk, MCSEC_PROFILE_CS_GMK, res.gsk_id, res.rand.p,
+                                      res.rand.len, c->in_alt.suite, c->in_alt.keys,
+                                      c->in_alt.keys + MCSEC_SRTP_KEY_LEN) == MCSEC_OK;
+    c->in_settled = 0;
     c->talker_ssrc = res.gsk_id;
     snprintf(c->talker, sizeof c->talker, "%s", res.talker_uri);
     free(c->talker_msg);
@@ -463,12 +483,43 @@ mcsec_status_t mcsec_call_send_media(mcsec_call_t *c, uint8_t payload_type, cons
     return MCSEC_OK;
 }
 
+static mcsec_status_t unprotect(mcsec_srtp_t *srtp, int rtcp, uint8_t *pkt, size_t len,
+                                size_t *n) {
+    return rtcp ? mcsec_srtp_unprotect_rtcp(srtp, pkt, len, n)
+                : mcsec_srtp_unprotect(srtp, pkt, len, n);
+}
+
+/* Unprotects an inbound SRTP or SRTCP packet with the talker's stream; while the suite is not
+ * settled, a VERIFY failure is tried under the other suite (see in_alt). The packet is copied
+ * first because a failed AEAD attempt may leave it decrypted in place. */
+static mcsec_status_t receive_in(mcsec_call_t *c, int rtcp, uint8_t *pkt, size_t len, size_t *n) {
+    uint8_t copy[MCSEC_RTP_MAX_PACKET + MCSEC_SRTP_MAX_OVERHEAD];
+    const int trial = !c->in_settled && c->in_alt_ready && len > 0 && len <= sizeof copy;
+    if (trial) memcpy(copy, pkt, len);
+    mcsec_status_t rc = unprotect(c->in.srtp, rtcp, pkt, len, n);
+    if (rc == MCSEC_OK) c->in_settled = 1;
+    if (rc != MCSEC_ERR_VERIFY || !trial) return rc;
+    if (c->in_alt.srtp == NULL &&
+        mcsec_srtp_new(&c->in_alt.srtp, c->in_alt.suite, c->in_alt.keys,
+                       c->in_alt.keys + MCSEC_SRTP_KEY_LEN, 0, c->talker_ssrc) != MCSEC_OK)
+        return rc;
+    size_t alt_n = 0;
+    if (unprotect(c->in_alt.srtp, rtcp, copy, len, &alt_n) != MCSEC_OK) return rc;
+    stream_t t = c->in; /* the other suite it was: it becomes the stream */
+    c->in = c->in_alt;
+    c->in_alt = t;
+    c->in_settled = 1;
+    memcpy(pkt, copy, alt_n);
+    *n = alt_n;
+    return MCSEC_OK;
+}
+
 mcsec_status_t mcsec_call_receive_media(mcsec_call_t *c, uint8_t *pkt, size_t len,
                                         mcsec_rtp_header_t *hdr) {
     if (c == NULL || hdr == NULL || (pkt == NULL && len > 0)) return MCSEC_ERR_BAD_INPUT;
     if (c->in.srtp == NULL) return MCSEC_ERR_UNKNOWN_KEY;
     size_t n = 0;
-    mcsec_status_t rc = mcsec_srtp_unprotect(c->in.srtp, pkt, len, &n);
+    mcsec_status_t rc = receive_in(c, 0, pkt, len, &n);
     return rc != MCSEC_OK ? rc : mcsec_rtp_parse(pkt, n, hdr);
 }
 
@@ -502,7 +553,7 @@ mcsec_status_t mcsec_call_receive_rtcp(mcsec_call_t *c, uint8_t *pkt, size_t len
     if (c == NULL || (pkt == NULL && len > 0)) return MCSEC_ERR_BAD_INPUT;
     if (c->in.srtp == NULL) return MCSEC_ERR_UNKNOWN_KEY;
     size_t n = 0;
-    return mcsec_srtp_unprotect_rtcp(c->in.srtp, pkt, len, &n);
+    return receive_in(c, 1, pkt, len, &n);
 }
 
 mcsec_status_t mcsec_call_stream_keys(const mcsec_call_t *c, int outbound,

@@ -60,6 +60,12 @@ static mcsec_status_t map_srtp(srtp_err_status_t e, const char *what) {
     case srtp_err_status_auth_fail:
         set_error("%s failed authentication: tampered, or keyed for another GSK; drop it", what);
         return MCSEC_ERR_VERIFY;
+    case srtp_err_status_cant_check:
+        /* libsrtp: an SRTCP packet whose E flag disagrees with the stream's policy */
+        set_error("%s claims a protection this stream does not use: tampered, or keyed for "
+                  "another suite; drop it",
+                  what);
+        return MCSEC_ERR_VERIFY;
     case srtp_err_status_replay_fail:
     case srtp_err_status_replay_old:
         set_error("%s was replayed or is older than the replay window; drop it", what);

@@ -427,12 +427,40 @@ static void t_outer_fields(void) {
  * a REPEAT: it does not repair the suite, and the burst stays undecryptable for that receiver
  * (denial of service only) until the talker's next burst; a member that saw the genuine
  * notification first decrypts, and ignores the swapped copy as a REPEAT. */
+/* The suite c's inbound stream uses now. */
+static mcsec_srtp_suite_t inbound_suite(const mcsec_call_t *c) {
+    uint8_t key[MCSEC_SRTP_KEY_LEN], salt[MCSEC_SRTP_SALT_MAX];
+    mcsec_srtp_suite_t s = (mcsec_srtp_suite_t)-1;
+    CHECK_STATUS(mcsec_call_stream_keys(c, 0, key, salt, &s), MCSEC_OK);
+    return s;
+}
+
+/* Packet k of tag received by c: OK, and the payload is the one sent. */
+static void media_payload_at(int line, mcsec_call_t *c, const uint8_t *pkt, size_t len,
+                             uint8_t tag, unsigned k) {
+    uint8_t copy[PKT_CAP], want[CT_FRAME];
+    mcsec_rtp_header_t hdr;
+    memcpy(copy, pkt, len);
+    ct_payload(tag, k, want);
+    mcsec_status_t rc = mcsec_call_receive_media(c, copy, len, &hdr);
+    check_at(line, rc == MCSEC_OK, "receive_media of a genuine packet");
+    check_at(line,
+             rc == MCSEC_OK && hdr.payload_len == sizeof want &&
+                 memcmp(copy + hdr.header_len, want, sizeof want) == 0,
+             "the payload received is the one sent");
+}
+#define MEDIA_PAYLOAD(c, pkt, len, tag, k) media_payload_at(__LINE__, c, pkt, len, tag, k)
+
+/* The suite name is not signed. A receiver that joins a copy whose name was swapped tries a
+ * packet that fails VERIFY under the other suite too, until a packet has verified, and moves
+ * to the suite the talker used: nothing of the burst is lost. A forged packet fails under
+ * both and moves nothing. */
 static void t_suite_swap(mcsec_srtp_suite_t suite) {
     mcsec_srtp_suite_t other = suite == MCSEC_SRTP_AEAD_AES_128_GCM
                                    ? MCSEC_SRTP_AES_CM_128_HMAC_SHA1_80
                                    : MCSEC_SRTP_AEAD_AES_128_GCM;
     printf("suite name swapped on the wire, talker %s\n", mcsec_srtp_suite_name(suite));
-    uint8_t n[CAP], bad[CAP], p[PKT_CAP];
+    uint8_t n[CAP], bad[CAP], p[PKT_CAP], f[PKT_CAP], rtcp[256];
     mcsec_call_t *tc = ct_call(&T, G.uri, suite);
     mcsec_call_t *rc = ct_call(&R, G.uri, suite);
     mcsec_call_t *uc = ct_call(&U, G.uri, other);
@@ -441,27 +469,44 @@ static void t_suite_swap(mcsec_srtp_suite_t suite) {
     /* R gets the swapped copy first, U the genuine one. */
     mcsec_call_event_t ev = EXPECT(rc, bad, blen, MCSEC_CALL_EV_JOINED);
     CHECK(ev.suite == other && ev.gsk_id == gsk_of(n, len));
+    CHECK(inbound_suite(rc) == other);
     ev = EXPECT(uc, n, len, MCSEC_CALL_EV_JOINED);
     CHECK(ev.suite == suite);
-    for (unsigned k = 0; k < 6; k++) {
-        size_t pl = packet(tc, 3, k, p);
-        MEDIA(rc, p, pl, MCSEC_ERR_VERIFY);
-        MEDIA(uc, p, pl, MCSEC_OK);
+    /* A forged packet (its last octet changed) fails under both suites: R stays as it was. */
+    size_t pl = packet(tc, 3, 0, p);
+    memcpy(f, p, pl);
+    f[pl - 1] ^= 0x01;
+    MEDIA(rc, f, pl, MCSEC_ERR_VERIFY);
+    CHECK(inbound_suite(rc) == other);
+    MEDIA(uc, f, pl, MCSEC_ERR_VERIFY);
+    /* The genuine packets: R moves to the talker's suite on the first and loses none. */
+    MEDIA_PAYLOAD(rc, p, pl, 3, 0);
+    CHECK(inbound_suite(rc) == suite);
+    MEDIA_PAYLOAD(uc, p, pl, 3, 0);
+    for (unsigned k = 1; k < 6; k++) {
+        pl = packet(tc, 3, k, p);
+        MEDIA_PAYLOAD(rc, p, pl, 3, k);
+        MEDIA_PAYLOAD(uc, p, pl, 3, k);
     }
     /* The genuine notification (re-sent) and the swapped copy change nothing for either. */
     ev = EXPECT(rc, n, len, MCSEC_CALL_EV_REPEAT);
-    CHECK(ev.suite == other);
+    CHECK(ev.suite == suite);
     ev = EXPECT(uc, bad, blen, MCSEC_CALL_EV_REPEAT);
     CHECK(ev.suite == suite);
-    size_t pl = packet(tc, 3, 6, p);
-    MEDIA(rc, p, pl, MCSEC_ERR_VERIFY);
-    MEDIA(uc, p, pl, MCSEC_OK);
-    /* The talker's next burst (a new GSK), unaltered: R decrypts again. */
+    pl = packet(tc, 3, 6, p);
+    MEDIA_PAYLOAD(rc, p, pl, 3, 6);
+    MEDIA_PAYLOAD(uc, p, pl, 3, 6);
+    /* The next burst (a new GSK), swapped again: its first SRTCP report moves R just the same. */
     len = talk(tc, n);
-    ev = EXPECT(rc, n, len, MCSEC_CALL_EV_JOINED);
-    CHECK(ev.suite == suite);
+    blen = rewrite(n, len, OUTER_SUITE_SWAP, bad);
+    ev = EXPECT(rc, bad, blen, MCSEC_CALL_EV_JOINED);
+    CHECK(ev.suite == other && inbound_suite(rc) == other);
+    size_t rl = 0;
+    CHECK_STATUS(mcsec_call_send_rtcp(tc, rtcp, sizeof rtcp, &rl), MCSEC_OK);
+    RTCP(rc, rtcp, rl, MCSEC_OK);
+    CHECK(inbound_suite(rc) == suite);
     pl = packet(tc, 4, 0, p);
-    MEDIA(rc, p, pl, MCSEC_OK);
+    MEDIA_PAYLOAD(rc, p, pl, 4, 0);
     mcsec_call_free(tc);
     mcsec_call_free(rc);
     mcsec_call_free(uc);
@@ -634,6 +679,10 @@ static void t_media(mcsec_srtp_suite_t suite) {
     memcpy(bad, rtcp, rl);
     bad[7] ^= 0x01;
     RTCP(rc, bad, rl, MCSEC_ERR_WRONG_RECIPIENT);
+    /* the E flag cleared (the report claims to be unencrypted): tampered, not a libsrtp bug */
+    memcpy(bad, rtcp, rl);
+    bad[suite == MCSEC_SRTP_AEAD_AES_128_GCM ? rl - 4 : rl - tag - 4] ^= 0x80;
+    RTCP(rc, bad, rl, MCSEC_ERR_VERIFY);
     RTCP(rc, rtcp, 4, MCSEC_ERR_TRUNCATED);
     RTCP(rc, rtcp, rl, MCSEC_OK);
     RTCP(rc, rtcp, rl, MCSEC_ERR_REPLAY);
