@@ -5,6 +5,17 @@
 
 #include "internal.h"
 
+void kms_printable(char *dst, size_t cap, const char *src, int spaces)
+{
+    size_t o = 0;
+    if (cap == 0)
+        return;
+    for (const unsigned char *c = (const unsigned char *)(src != NULL ? src : "");
+         *c && o + 1 < cap; c++)
+        dst[o++] = ((*c > ' ' || (spaces && *c == ' ')) && *c < 0x7f) ? (char)*c : '?';
+    dst[o] = 0;
+}
+
 void kms_audit_row(mcsec_kms_audit_t *row, int64_t device_id, const char *subject,
                    int64_t period_no, const char *action, mcsec_status_t status,
                    uint64_t request_id, const char *reason)
@@ -12,15 +23,13 @@ void kms_audit_row(mcsec_kms_audit_t *row, int64_t device_id, const char *subjec
     memset(row, 0, sizeof *row);
     row->time = kms_now();
     row->device_id = device_id;
-    /* Subjects come from requests: keep printable ASCII only. */
-    size_t o = 0;
-    for (const char *c = subject != NULL ? subject : ""; *c && o < MCSEC_KMS_URI_MAX; c++)
-        row->subject[o++] = (*c > ' ' && *c < 0x7f) ? *c : '?';
+    /* Subjects come from requests and reasons may quote a peer: printable ASCII only. */
+    kms_printable(row->subject, sizeof row->subject, subject, 0);
     row->period_no = period_no;
     snprintf(row->action, sizeof row->action, "%s", action);
     row->status = (int32_t)status;
     row->request_id = request_id;
-    snprintf(row->reason, sizeof row->reason, "%s", reason != NULL ? reason : "");
+    kms_printable(row->reason, sizeof row->reason, reason, 1);
 }
 
 mcsec_status_t kms_audit(kms_store_t *s, const kms_store_ops_t *ops, int64_t device_id,

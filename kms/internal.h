@@ -117,6 +117,9 @@ int kms_z85_key_ok(const char *key);
 /* --- Audit (audit.c) ------------------------------------------------------------------------ */
 
 /* Fills a row (time now) without writing it. */
+/* Copies src into dst (cap octets with the NUL), octets outside printable ASCII (and spaces
+ * unless spaces) as '?'. For text from requests and peers on its way to the audit or a log. */
+void kms_printable(char *dst, size_t cap, const char *src, int spaces);
 void kms_audit_row(mcsec_kms_audit_t *row, int64_t device_id, const char *subject,
                    int64_t period_no, const char *action, mcsec_status_t status,
                    uint64_t request_id, const char *reason);

@@ -15,8 +15,10 @@ mcsec_status_t pkmf_fail(pkmf_req_t *r, mcsec_status_t st, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->why, sizeof r->why, fmt, ap);
+    char raw[sizeof r->why];
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    kms_printable(r->why, sizeof r->why, raw, 1); /* may quote a peer entity's answer */
     return st;
 }
 

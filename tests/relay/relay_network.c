@@ -146,6 +146,22 @@ int main(void)
     CHECK_STATUS(mcsec_prose_nw_initiate(&s1, "sip:eve@c.example.org", 0, &b),
                  MCSEC_ERR_UNKNOWN_KEY);
     CHECK_STATUS(mcsec_prose_nw_initiate(&s1, UE1, 0, &b), MCSEC_ERR_BAD_INPUT);
+    /* A peer entity's answer text is quoted in the refusal sent on and in the audit reason
+     * (pkmf_entity.c): control and non-ASCII octets become '?', so a peer cannot forge log or
+     * audit lines. The same filter guards every audit subject and reason (kms_audit_row). */
+    {
+        pkmf_req_t *req = calloc(1, sizeof *req);
+        mcsec_kms_audit_t row;
+        const char *evil = "no\n2026-11-22 KMS issued\x1b[2J\x80\xff\r\t end";
+        CHECK(req != NULL);
+        CHECK_STATUS(pkmf_fail(req, MCSEC_ERR_POLICY, "peer entity %.60s: %.180s", "e2", evil),
+                     MCSEC_ERR_POLICY);
+        CHECK(strcmp(req->why, "peer entity e2: no?2026-11-22 KMS issued?[2J???? end") == 0);
+        kms_audit_row(&row, 1, "sip:a\tb@x", 0, "keying", MCSEC_ERR_POLICY, 0, evil);
+        CHECK(strcmp(row.subject, "sip:a?b@x") == 0);
+        CHECK(strcmp(row.reason, "no?2026-11-22 KMS issued?[2J???? end") == 0);
+        free(req);
+    }
     /* A UE cannot pose as a peer entity. */
     mcsec_prose_entity_answer_t ans;
     uint8_t km1[MCSEC_PROSE_KM_LEN] = {0};
