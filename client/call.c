@@ -42,7 +42,7 @@ struct mcsec_call {
     uint32_t rtp_ts, packets, octets;
     /* listening */
     stream_t in;
-    /* The suite name of a notification is not signed. in_alt holds the same GSK's keys under
+    /* The suite name of a notification is not signed. in_alt holds the same GSK's keys for
      * the other suite; until a packet verifies under in.suite (in_settled), a packet that fails
      * VERIFY is tried under in_alt too, and in_alt becomes the stream if it verifies there. So a
      * copy with the suite name swapped that arrives first costs one trial, not the burst. */
@@ -67,8 +67,11 @@ static mcsec_status_t stream_make(stream_t *s, mcsec_srtp_suite_t suite, const u
                                   int outbound) {
     uint8_t keys[STREAM_KEYS];
     mcsec_srtp_t *srtp = NULL;
-    mcsec_status_t rc = mcsec_srtp_keys(gsk, MCSEC_PROFILE_CS_GMK, gsk_id, rand, rand_len, suite,
-                                        keys, keys + MCSEC_SRTP_KEY_LEN);
+    /* The salt is derived at 14 octets whatever the suite: the 12 of AEAD_AES_128_GCM are its
+     * first 12 (one PRF block; docs/protocol.md, SRTP), so s->keys serves both suites. */
+    mcsec_status_t rc =
+        mcsec_srtp_keys(gsk, MCSEC_PROFILE_CS_GMK, gsk_id, rand, rand_len,
+                        MCSEC_SRTP_AES_CM_128_HMAC_SHA1_80, keys, keys + MCSEC_SRTP_KEY_LEN);
     if (rc == MCSEC_OK)
         rc = mcsec_srtp_new(&srtp, suite, keys, keys + MCSEC_SRTP_KEY_LEN, outbound, gsk_id);
     if (rc == MCSEC_OK) {
@@ -359,14 +362,13 @@ static void handle_notification(mcsec_call_t *c, const Mcsec__Call__GroupCallNot
         goto out;
     }
     stop_talking(c); /* a new talker has the floor */
-    /* the other suite's keys, for a swapped suite name (see in_alt); its SRTP session is made
-     * only if a packet fails under the named suite */
+    /* the other suite, for a swapped suite name (see in_alt): the same key and salt (see
+     * stream_make); its SRTP session is made only if a packet fails under the named suite */
     stream_clear(&c->in_alt);
     c->in_alt.suite = suite == MCSEC_SRTP_AEAD_AES_128_GCM ? MCSEC_SRTP_AES_CM_128_HMAC_SHA1_80
                                                            : MCSEC_SRTP_AEAD_AES_128_GCM;
-    c->in_alt_ready = mcsec_srtp_keys(res.gsk, MCSEC_PROFILE_CS_GMK, res.gsk_id, res.rand.p,
-                                      res.rand.len, c->in_alt.suite, c->in_alt.keys,
-                                      c->in_alt.keys + MCSEC_SRTP_KEY_LEN) == MCSEC_OK;
+    memcpy(c->in_alt.keys, c->in.keys, STREAM_KEYS);
+    c->in_alt_ready = 1;
     c->in_settled = 0;
     c->talker_ssrc = res.gsk_id;
     snprintf(c->talker, sizeof c->talker, "%s", res.talker_uri);
