@@ -42,12 +42,13 @@ struct mcsec_call {
     uint32_t rtp_ts, packets, octets;
     /* listening */
     stream_t in;
-    /* The suite name of a notification is not signed. in_alt holds the same GSK's keys for
-     * the other suite; until a packet verifies under in.suite (in_settled), a packet that fails
-     * VERIFY is tried under in_alt too, and in_alt becomes the stream if it verifies there. So a
-     * copy with the suite name swapped that arrives first costs one trial, not the burst. */
-    stream_t in_alt;
-    int in_alt_ready, in_settled;
+    /* The suite name of a notification is not signed. Until a packet verifies under in.suite
+     * (in_settled), a packet that fails VERIFY is tried under the other suite too, with the
+     * same keys (in.keys serves both, see stream_make) in the session in_alt, made at the first
+     * such failure; if it verifies there, in_alt becomes the stream. So a copy with the suite
+     * name swapped that arrives first costs one trial, not the burst. */
+    mcsec_srtp_t *in_alt;
+    int in_settled;
     uint32_t talker_ssrc;
     char talker[MCSEC_PROFILE_URI_MAX];
     uint8_t *talker_msg; /* the current talker's MIKEY message (public), to spot repeats */
@@ -97,8 +98,7 @@ mcsec_status_t mcsec_call_new(mcsec_call_t **out, mcsec_handset_t *h,
     if (c == NULL) return MCSEC_ERR_NOMEM;
     c->out.keys = mcsec_secure_alloc(STREAM_KEYS);
     c->in.keys = mcsec_secure_alloc(STREAM_KEYS);
-    c->in_alt.keys = mcsec_secure_alloc(STREAM_KEYS);
-    if (c->out.keys == NULL || c->in.keys == NULL || c->in_alt.keys == NULL) {
+    if (c->out.keys == NULL || c->in.keys == NULL) {
         mcsec_call_free(c);
         return MCSEC_ERR_NOMEM;
     }
@@ -121,8 +121,9 @@ static void stop_talking(mcsec_call_t *c) {
 
 static void end_listening(mcsec_call_t *c) {
     stream_clear(&c->in);
-    stream_clear(&c->in_alt);
-    c->in_alt_ready = c->in_settled = 0;
+    mcsec_srtp_free(c->in_alt);
+    c->in_alt = NULL;
+    c->in_settled = 0;
     free(c->talker_msg);
     c->talker_msg = NULL;
     c->talker_msg_len = 0;
@@ -134,11 +135,10 @@ void mcsec_call_free(mcsec_call_t *c) {
     if (c == NULL) return;
     stop_talking(c);
     stream_clear(&c->in);
-    stream_clear(&c->in_alt);
+    mcsec_srtp_free(c->in_alt);
     free(c->talker_msg);
     mcsec_secure_free(c->out.keys);
     mcsec_secure_free(c->in.keys);
-    mcsec_secure_free(c->in_alt.keys);
     mcsec_memzero(c, sizeof *c);
     free(c);
 }
@@ -362,13 +362,8 @@ static void handle_notification(mcsec_call_t *c, const Mcsec__Call__GroupCallNot
         goto out;
     }
     stop_talking(c); /* a new talker has the floor */
-    /* the other suite, for a swapped suite name (see in_alt): the same key and salt (see
-     * stream_make); its SRTP session is made only if a packet fails under the named suite */
-    stream_clear(&c->in_alt);
-    c->in_alt.suite = suite == MCSEC_SRTP_AEAD_AES_128_GCM ? MCSEC_SRTP_AES_CM_128_HMAC_SHA1_80
-                                                           : MCSEC_SRTP_AEAD_AES_128_GCM;
-    memcpy(c->in_alt.keys, c->in.keys, STREAM_KEYS);
-    c->in_alt_ready = 1;
+    mcsec_srtp_free(c->in_alt); /* the other suite's session, if any, was the old talker's */
+    c->in_alt = NULL;
     c->in_settled = 0;
     c->talker_ssrc = res.gsk_id;
     snprintf(c->talker, sizeof c->talker, "%s", res.talker_uri);
@@ -496,19 +491,23 @@ static mcsec_status_t unprotect(mcsec_srtp_t *srtp, int rtcp, uint8_t *pkt, size
  * first because a failed AEAD attempt may leave it decrypted in place. */
 static mcsec_status_t receive_in(mcsec_call_t *c, int rtcp, uint8_t *pkt, size_t len, size_t *n) {
     uint8_t copy[MCSEC_RTP_MAX_PACKET + MCSEC_SRTP_MAX_OVERHEAD];
-    const int trial = !c->in_settled && c->in_alt_ready && len > 0 && len <= sizeof copy;
+    const int trial = !c->in_settled && len > 0 && len <= sizeof copy;
     if (trial) memcpy(copy, pkt, len);
     mcsec_status_t rc = unprotect(c->in.srtp, rtcp, pkt, len, n);
     if (rc == MCSEC_OK) c->in_settled = 1;
     if (rc != MCSEC_ERR_VERIFY || !trial) return rc;
-    if (c->in_alt.srtp == NULL &&
-        mcsec_srtp_new(&c->in_alt.srtp, c->in_alt.suite, c->in_alt.keys,
-                       c->in_alt.keys + MCSEC_SRTP_KEY_LEN, 0, c->talker_ssrc) != MCSEC_OK)
+    const mcsec_srtp_suite_t other = c->in.suite == MCSEC_SRTP_AEAD_AES_128_GCM
+                                         ? MCSEC_SRTP_AES_CM_128_HMAC_SHA1_80
+                                         : MCSEC_SRTP_AEAD_AES_128_GCM;
+    if (c->in_alt == NULL && mcsec_srtp_new(&c->in_alt, other, c->in.keys,
+                                            c->in.keys + MCSEC_SRTP_KEY_LEN, 0,
+                                            c->talker_ssrc) != MCSEC_OK)
         return rc;
     size_t alt_n = 0;
-    if (unprotect(c->in_alt.srtp, rtcp, copy, len, &alt_n) != MCSEC_OK) return rc;
-    stream_t t = c->in; /* the other suite it was: it becomes the stream */
-    c->in = c->in_alt;
+    if (unprotect(c->in_alt, rtcp, copy, len, &alt_n) != MCSEC_OK) return rc;
+    mcsec_srtp_t *t = c->in.srtp; /* the other suite it was: it becomes the stream */
+    c->in.srtp = c->in_alt;
+    c->in.suite = other;
     c->in_alt = t;
     c->in_settled = 1;
     memcpy(pkt, copy, alt_n);

@@ -95,18 +95,7 @@ static long log_size(const gt_server_t *srv)
 static void register_unsigned(gt_raw_t *r, const char *uri, const char *const *groups, size_t n)
 {
     uint8_t sig[MCSEC_ECCSI_SIG_LEN] = {1};
-    Mcsec__Groupmgr__Register reg = MCSEC__GROUPMGR__REGISTER__INIT;
-    Mcsec__Groupmgr__GroupMgrMessage m = MCSEC__GROUPMGR__GROUP_MGR_MESSAGE__INIT;
-    reg.member_uri = (char *)uri;
-    reg.group_uris = (char **)groups;
-    reg.n_group_uris = n;
-    reg.time = gt_ntp64();
-    reg.signature.data = sig;
-    reg.signature.len = sizeof sig;
-    m.version = 1;
-    m.body_case = MCSEC__GROUPMGR__GROUP_MGR_MESSAGE__BODY_REGISTER;
-    m.register_ = &reg;
-    gt_raw_send(r, &m);
+    gt_raw_register_sig(r, uri, groups, n, gt_ntp64(), sig);
 }
 
 /* An acknowledgement reporting that the member could not open the message (status != 0). */

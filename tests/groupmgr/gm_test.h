@@ -621,6 +621,24 @@ static int gt_raw_expect(gt_raw_t *r, int body, char *why, size_t cap, unsigned 
     return -1;
 }
 
+/* Sends a Register for uri at time t carrying the signature sig as it is. */
+static void gt_raw_register_sig(gt_raw_t *r, const char *uri, const char *const *groups, size_t n,
+                                uint64_t t, const uint8_t sig[MCSEC_ECCSI_SIG_LEN])
+{
+    Mcsec__Groupmgr__Register reg = MCSEC__GROUPMGR__REGISTER__INIT;
+    Mcsec__Groupmgr__GroupMgrMessage m = MCSEC__GROUPMGR__GROUP_MGR_MESSAGE__INIT;
+    reg.member_uri = (char *)uri;
+    reg.group_uris = (char **)groups;
+    reg.n_group_uris = n;
+    reg.time = t;
+    reg.signature.data = (uint8_t *)sig;
+    reg.signature.len = MCSEC_ECCSI_SIG_LEN;
+    m.version = 1;
+    m.body_case = MCSEC__GROUPMGR__GROUP_MGR_MESSAGE__BODY_REGISTER;
+    m.register_ = &reg;
+    gt_raw_send(r, &m);
+}
+
 /* Sends a Register for uri signed with set (a key set of uri, or of someone else), at time t,
  * over the CURVE key signed_key (the connection's own if NULL). */
 static void gt_raw_register(gt_raw_t *r, const mcsec_kms_keyset_t *set, const char *uri,
@@ -637,18 +655,7 @@ static void gt_raw_register(gt_raw_t *r, const mcsec_kms_keyset_t *set, const ch
         mcsec_eccsi_sign(signer, octets, len, sig) != MCSEC_OK)
         exit(2);
     mcsec_eccsi_signer_free(signer);
-    Mcsec__Groupmgr__Register reg = MCSEC__GROUPMGR__REGISTER__INIT;
-    Mcsec__Groupmgr__GroupMgrMessage m = MCSEC__GROUPMGR__GROUP_MGR_MESSAGE__INIT;
-    reg.member_uri = (char *)uri;
-    reg.group_uris = (char **)groups;
-    reg.n_group_uris = n;
-    reg.time = t;
-    reg.signature.data = sig;
-    reg.signature.len = sizeof sig;
-    m.version = 1;
-    m.body_case = MCSEC__GROUPMGR__GROUP_MGR_MESSAGE__BODY_REGISTER;
-    m.register_ = &reg;
-    gt_raw_send(r, &m);
+    gt_raw_register_sig(r, uri, groups, n, t, sig);
 }
 
 static void gt_raw_ack(gt_raw_t *r, const char *group, uint32_t gmk_id, const uint8_t *proof,
