@@ -60,6 +60,10 @@ mcsec_status_t kms_check_enroll(const mcsec_kms_enroll_t *req)
                   MCSEC_KMS_GROUPS_MAX);
         return MCSEC_ERR_BAD_LENGTH;
     }
+    if (req->n_groups > 0 && req->groups == NULL) {
+        kms_error("%zu groups given for %s but no group URIs", req->n_groups, req->uri);
+        return MCSEC_ERR_BAD_INPUT;
+    }
     size_t total = 0;
     for (size_t i = 0; i < req->n_groups; i++) {
         if (!kms_uri_ok(req->groups[i])) {

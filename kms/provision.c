@@ -73,9 +73,15 @@ static char *trim(char *s)
     return s;
 }
 
-/* Parses one data line into row; returns NULL or the reason it is bad. */
+static const char no_memory[] = "out of memory";
+
+/* Parses one data line into row; returns NULL or the reason it is bad (no_memory: malloc
+ * failed). A row lives in one block: its group pointers, then its URI and group URIs, each
+ * NUL-terminated; row->groups points at the block, which is what mcsec_kms_roster_free frees. */
 static const char *parse_row(char *line, mcsec_kms_roster_row_t *row)
 {
+    const char *g[MCSEC_KMS_GROUPS_MAX];
+    size_t ng = 0;
     memset(row, 0, sizeof *row);
     char *c1 = strchr(line, ',');
     char *c2 = c1 != NULL ? strchr(c1 + 1, ',') : NULL;
@@ -90,27 +96,94 @@ static const char *parse_row(char *line, mcsec_kms_roster_row_t *row)
     char *uri = trim(line), *role = trim(c1 + 1), *groups = c2 != NULL ? trim(c2 + 1) : "";
     if (!kms_uri_ok(uri))
         return "the URI is empty, longer than 255 octets, or has spaces or control characters";
-    snprintf(row->uri, sizeof row->uri, "%s", uri);
-    row->role = role[0] == 0 ? MCSEC_KMS_ROLE_HANDSET : mcsec_kms_role_parse(role);
-    if (row->role == 0)
+    mcsec_kms_role_t r = role[0] == 0 ? MCSEC_KMS_ROLE_HANDSET : mcsec_kms_role_parse(role);
+    if (r == 0)
         return "the role is not handset or groupmgr";
-    for (char *g = groups; *g;) {
-        char *semi = strchr(g, ';');
+    for (char *p = groups; *p;) {
+        char *semi = strchr(p, ';');
         if (semi != NULL)
             *semi = 0;
-        char *t = trim(g);
+        char *t = trim(p);
         if (*t) {
-            if (row->n_groups == MCSEC_KMS_GROUPS_MAX)
+            if (ng == MCSEC_KMS_GROUPS_MAX)
                 return "more than 64 groups";
             if (!kms_uri_ok(t))
                 return "a group URI is longer than 255 octets or has spaces or control characters";
-            snprintf(row->groups[row->n_groups++], MCSEC_KMS_URI_MAX + 1, "%s", t);
+            g[ng++] = t;
         }
         if (semi == NULL)
             break;
-        g = semi + 1;
+        p = semi + 1;
     }
+    size_t need = ng * sizeof(char *) + strlen(uri) + 1;
+    for (size_t i = 0; i < ng; i++)
+        need += strlen(g[i]) + 1;
+    const char **block = malloc(need > 0 ? need : 1);
+    if (block == NULL)
+        return no_memory;
+    char *text = (char *)(block + ng);
+    size_t len = strlen(uri) + 1;
+    memcpy(text, uri, len);
+    row->uri = text;
+    text += len;
+    for (size_t i = 0; i < ng; i++) {
+        len = strlen(g[i]) + 1;
+        memcpy(text, g[i], len);
+        block[i] = text;
+        text += len;
+    }
+    row->role = r;
+    row->n_groups = ng;
+    row->groups = block;
     return NULL;
+}
+
+void mcsec_kms_roster_free(mcsec_kms_roster_row_t *rows, size_t n)
+{
+    if (rows == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free((void *)rows[i].groups);
+    free(rows);
+}
+
+/* The URIs read so far, for "appears twice" in time linear in the roster: open addressing,
+ * a slot holding a row index + 1 (0: empty), at most half full. */
+typedef struct {
+    size_t *slot;
+    size_t cap; /* a power of two */
+} uri_set_t;
+
+static size_t uri_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return (size_t)(h ^ (h >> 32));
+}
+
+/* The slot where uri is, or the empty one where it would go. */
+static size_t *uri_find(const uri_set_t *set, const mcsec_kms_roster_row_t *rows, const char *uri)
+{
+    size_t i = uri_hash(uri) & (set->cap - 1);
+    while (set->slot[i] != 0 && strcmp(rows[set->slot[i] - 1].uri, uri) != 0)
+        i = (i + 1) & (set->cap - 1);
+    return &set->slot[i];
+}
+
+/* Makes room for one more of count rows; 0 if out of memory. */
+static int uri_room(uri_set_t *set, const mcsec_kms_roster_row_t *rows, size_t count)
+{
+    if (2 * (count + 1) <= set->cap)
+        return 1;
+    uri_set_t bigger = {NULL, set->cap ? 2 * set->cap : 64};
+    if ((bigger.slot = calloc(bigger.cap, sizeof *bigger.slot)) == NULL)
+        return 0;
+    for (size_t i = 0; i < count; i++)
+        *uri_find(&bigger, rows, rows[i].uri) = i + 1;
+    free(set->slot);
+    *set = bigger;
+    return 1;
 }
 
 mcsec_status_t mcsec_kms_roster_read(const char *path, mcsec_kms_roster_row_t **rows, size_t *n)
@@ -118,6 +191,7 @@ mcsec_status_t mcsec_kms_roster_read(const char *path, mcsec_kms_roster_row_t **
     mcsec_status_t rc = MCSEC_ERR_IO;
     char *line = malloc(LINE_MAX_LEN + 2);
     mcsec_kms_roster_row_t *v = NULL;
+    uri_set_t seen = {NULL, 0};
     size_t count = 0, cap = 0, lineno = 0, bad = 0;
     char first_bad[300] = "";
     FILE *f = NULL;
@@ -150,7 +224,7 @@ mcsec_status_t mcsec_kms_roster_read(const char *path, mcsec_kms_roster_row_t **
         if (lineno == 1 && strcmp(t, "uri,role,groups") == 0)
             continue;
         if (count == cap) {
-            size_t nc = cap ? 2 * cap : 4; /* a row is 16 KiB (64 group URIs) */
+            size_t nc = cap ? 2 * cap : 64;
             mcsec_kms_roster_row_t *nv = realloc(v, nc * sizeof *nv);
             if (nv == NULL) {
                 rc = MCSEC_ERR_NOMEM;
@@ -159,16 +233,26 @@ mcsec_status_t mcsec_kms_roster_read(const char *path, mcsec_kms_roster_row_t **
             v = nv;
             cap = nc;
         }
+        if (!uri_room(&seen, v, count)) {
+            rc = MCSEC_ERR_NOMEM;
+            goto out;
+        }
         const char *why = parse_row(t, &v[count]);
-        for (size_t i = 0; why == NULL && i < count; i++)
-            if (strcmp(v[i].uri, v[count].uri) == 0)
-                why = "the URI appears twice";
+        if (why == no_memory) {
+            rc = MCSEC_ERR_NOMEM;
+            goto out;
+        }
+        size_t *slot = why == NULL ? uri_find(&seen, v, v[count].uri) : NULL;
+        if (slot != NULL && *slot != 0) {
+            why = "the URI appears twice";
+            free((void *)v[count].groups);
+        }
         if (why != NULL) {
             if (!bad++)
                 snprintf(first_bad, sizeof first_bad, "line %zu: %s", lineno, why);
             continue;
         }
-        count++;
+        *slot = ++count;
     }
     if (ferror(f)) {
         kms_error("cannot read roster %s: %s", path, strerror(errno));
@@ -187,12 +271,16 @@ mcsec_status_t mcsec_kms_roster_read(const char *path, mcsec_kms_roster_row_t **
     *rows = v;
     *n = count;
     v = NULL;
+    count = 0;
     rc = MCSEC_OK;
 out:
+    if (rc == MCSEC_ERR_NOMEM)
+        kms_error("roster %s: out of memory after %zu rows", path, count);
     if (f != NULL)
         fclose(f);
     free(line);
-    free(v);
+    free(seen.slot);
+    mcsec_kms_roster_free(v, count);
     return rc;
 }
 
@@ -201,7 +289,6 @@ out:
 typedef struct {
     const mcsec_kms_t *kms;
     const mcsec_kms_roster_row_t *rows;
-    mcsec_kms_device_t *devices;
     mcsec_kms_credential_t *creds; /* secure memory */
     char (*codes)[MCSEC_BUNDLE_CODE_LEN + 1]; /* secure memory */
     char (*files)[256 + 8];
@@ -215,6 +302,15 @@ typedef struct {
     char first_error[512];
 } job_t;
 
+/* The device record of a row, made when needed rather than kept for every row (4 KiB each). */
+static void device_of(const mcsec_kms_roster_row_t *row, const mcsec_kms_credential_t *cred,
+                      mcsec_kms_device_t *d)
+{
+    mcsec_kms_enroll_t req = {row->uri, row->role, row->groups, row->n_groups, NULL};
+    kms_device_from(&req, cred->curve_public, d);
+    d->id = cred->device_id;
+}
+
 static void *provision_main(void *arg)
 {
     job_t *j = arg;
@@ -225,7 +321,9 @@ static void *provision_main(void *arg)
         if (i >= j->n || atomic_load(&j->failed) || path == NULL)
             break;
         snprintf(path, plen, "%s/%s", j->out_dir, j->files[i]);
-        mcsec_status_t rc = kms_bundle_write(j->kms, NULL, &j->devices[i], &j->creds[i],
+        mcsec_kms_device_t d;
+        device_of(&j->rows[i], &j->creds[i], &d);
+        mcsec_status_t rc = kms_bundle_write(j->kms, NULL, &d, &j->creds[i],
                                              j->period_no, path, j->codes[i]);
         mcsec_memzero(j->creds[i].curve_secret, sizeof j->creds[i].curve_secret);
         if (rc != MCSEC_OK) {
@@ -302,11 +400,10 @@ mcsec_status_t mcsec_kms_provision(mcsec_kms_t *kms, const mcsec_kms_roster_row_
     j.out_dir = out_dir;
     pthread_mutex_init(&j.lock, NULL);
     rc = MCSEC_ERR_NOMEM;
-    j.devices = calloc(n, sizeof *j.devices);
     j.files = calloc(n, sizeof *j.files);
     j.creds = mcsec_secure_alloc(n * sizeof *j.creds);
     j.codes = mcsec_secure_alloc(n * sizeof *j.codes);
-    if (j.devices == NULL || j.files == NULL || j.creds == NULL || j.codes == NULL)
+    if (j.files == NULL || j.creds == NULL || j.codes == NULL)
         goto out;
 
     /* Names and credentials; nothing is written if any bundle or the summary exists. */
@@ -316,24 +413,22 @@ mcsec_status_t mcsec_kms_provision(mcsec_kms_t *kms, const mcsec_kms_roster_row_
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
+        mcsec_kms_enroll_t req = {rows[i].uri, rows[i].role, rows[i].groups, rows[i].n_groups,
+                                  NULL};
+        if ((rc = kms_check_enroll(&req)) != MCSEC_OK)
+            goto out;
         mcsec_kms_safe_name(rows[i].uri, j.files[i]);
         strcat(j.files[i], BUNDLE_EXT);
         if (exists_in(out_dir, j.files[i])) {
             kms_error("%s/%s exists: provision into an empty directory", out_dir, j.files[i]);
+            rc = MCSEC_ERR_IO;
             goto out;
         }
-        const char *gp[MCSEC_KMS_GROUPS_MAX];
-        for (size_t g = 0; g < rows[i].n_groups; g++)
-            gp[g] = rows[i].groups[g];
-        mcsec_kms_enroll_t req = {rows[i].uri, rows[i].role, gp, rows[i].n_groups, NULL};
-        if ((rc = kms_check_enroll(&req)) != MCSEC_OK)
-            goto out;
         if (zmq_curve_keypair(j.creds[i].curve_public, j.creds[i].curve_secret) != 0) {
             kms_error("CURVE key generation failed: libzmq was built without CURVE");
             rc = MCSEC_ERR_UNSUPPORTED;
             goto out;
         }
-        kms_device_from(&req, j.creds[i].curve_public, &j.devices[i]);
     }
 
     /* All enrolments and issuance audit rows in one transaction. */
@@ -341,8 +436,10 @@ mcsec_status_t mcsec_kms_provision(mcsec_kms_t *kms, const mcsec_kms_roster_row_
         goto out;
     in_tx = 1;
     for (size_t i = 0; i < n; i++) {
-        if ((rc = kms_enroll_on(kms->store, kms->ops, &j.devices[i])) != MCSEC_OK ||
-            (rc = kms_audit(kms->store, kms->ops, j.devices[i].id, j.devices[i].uri,
+        mcsec_kms_device_t d;
+        device_of(&rows[i], &j.creds[i], &d);
+        if ((rc = kms_enroll_on(kms->store, kms->ops, &d)) != MCSEC_OK ||
+            (rc = kms_audit(kms->store, kms->ops, d.id, d.uri,
                             (int64_t)j.period_no, "issue-bundle", MCSEC_OK, 0,
                             "periods n and n+1")) != MCSEC_OK) {
             if (rc == MCSEC_ERR_POLICY)
@@ -350,7 +447,7 @@ mcsec_status_t mcsec_kms_provision(mcsec_kms_t *kms, const mcsec_kms_roster_row_
                           i + 1, rows[i].uri);
             goto out;
         }
-        j.creds[i].device_id = j.devices[i].id;
+        j.creds[i].device_id = d.id;
     }
     if ((rc = kms->ops->commit(kms->store)) != MCSEC_OK)
         goto out;
@@ -404,7 +501,6 @@ out:
         mcsec_secure_free(j.creds);
     if (j.codes != NULL)
         mcsec_secure_free(j.codes);
-    free(j.devices);
     free(j.files);
     pthread_mutex_destroy(&j.lock);
     return rc;

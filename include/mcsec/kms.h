@@ -212,18 +212,23 @@ mcsec_status_t mcsec_kms_serve(mcsec_kms_t *kms, const mcsec_kms_serve_config_t 
 
 /* --- Bulk provisioning --------------------------------------------------------------------- */
 
-/* A roster row (CSV "uri,role,groups", groups separated by ';'). */
+/* A roster row (CSV "uri,role,groups", groups separated by ';'). Rows made by the caller
+ * point at the caller's strings; rows from mcsec_kms_roster_read own theirs. */
 typedef struct {
-    char uri[MCSEC_KMS_URI_MAX + 1];
+    const char *uri;
     mcsec_kms_role_t role;
     size_t n_groups;
-    char groups[MCSEC_KMS_GROUPS_MAX][MCSEC_KMS_URI_MAX + 1];
+    const char *const *groups; /* n_groups URIs */
 } mcsec_kms_roster_row_t;
 
 /* Parses a roster file. Any bad row fails the whole file with MCSEC_ERR_BAD_INPUT and the
- * line number in mcsec_kms_last_error(). *rows is malloc'ed; free() it. */
+ * line number in mcsec_kms_last_error(). Each row takes about the size of its line; give the
+ * rows back with mcsec_kms_roster_free(*rows, *n). */
 mcsec_status_t mcsec_kms_roster_read(const char *path, mcsec_kms_roster_row_t **rows,
                                      size_t *n) MCSEC_MUST_CHECK;
+
+/* Frees rows returned by mcsec_kms_roster_read (NULL is fine). */
+void mcsec_kms_roster_free(mcsec_kms_roster_row_t *rows, size_t n);
 
 /* Progress: called from the calling thread, done of total. */
 typedef void (*mcsec_kms_progress_fn)(void *user, size_t done, size_t total);

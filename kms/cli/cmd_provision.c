@@ -68,7 +68,7 @@ int cmd_provision(int argc, char *argv[]) {
     }
     mcsec_kms_t *kms;
     if (kcli_open(CMD, dir, pass_file, &kms) != CLI_OK) {
-        free(rows);
+        mcsec_kms_roster_free(rows, n);
         return CLI_FAIL;
     }
     int ret = CLI_FAIL;
@@ -91,7 +91,7 @@ int cmd_provision(int argc, char *argv[]) {
            out_dir, s, out_dir);
     ret = CLI_OK;
 out:
-    free(rows);
+    mcsec_kms_roster_free(rows, n);
     mcsec_kms_close(kms);
     return ret;
 }

@@ -201,20 +201,28 @@ static double e2e(mcsec_kms_t *kms, long *errors)
 static double provision_s(mcsec_kms_t *kms, const char *root, size_t n)
 {
     mcsec_kms_roster_row_t *rows = calloc(n, sizeof *rows);
+    char (*uris)[64] = calloc(n, sizeof *uris), groups[10][64];
+    const char *group_of[10];
     char out[600];
-    if (rows == NULL)
+    if (rows == NULL || uris == NULL) {
+        free(rows);
+        free(uris);
         return -1;
+    }
+    for (size_t g = 0; g < 10; g++) {
+        snprintf(groups[g], sizeof groups[g], "sip:fire-%zu@example.org", g);
+        group_of[g] = groups[g];
+    }
     for (size_t i = 0; i < n; i++) {
-        snprintf(rows[i].uri, sizeof rows[i].uri, "sip:responder-%04zu@example.org", i);
-        rows[i].role = MCSEC_KMS_ROLE_HANDSET;
-        rows[i].n_groups = 1;
-        snprintf(rows[i].groups[0], sizeof rows[i].groups[0], "sip:fire-%zu@example.org", i % 10);
+        snprintf(uris[i], sizeof uris[i], "sip:responder-%04zu@example.org", i);
+        rows[i] = (mcsec_kms_roster_row_t){uris[i], MCSEC_KMS_ROLE_HANDSET, 1, &group_of[i % 10]};
     }
     snprintf(out, sizeof out, "%s/bundles", root);
     double t0 = mono();
     mcsec_status_t rc = mcsec_kms_provision(kms, rows, n, out, 0, 0, NULL, NULL);
     double s = mono() - t0;
     free(rows);
+    free(uris);
     if (rc != MCSEC_OK)
         fprintf(stderr, "mcsec-bench kms: provisioning failed: %s\n", mcsec_kms_last_error());
     return rc == MCSEC_OK ? s : -1;

@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                mcsec_kms_last_error()[0] == 0) {
         abort();
     }
-    free(rows);
+    mcsec_kms_roster_free(rows, n);
     return 0;
 }
 

@@ -80,16 +80,9 @@ static int summary_code(const char *out_dir, const char *uri, char *file, char *
 
 static void test_provision_fetch_gmk(mcsec_kms_t *kms)
 {
-    mcsec_kms_roster_row_t rows[2];
-    memset(rows, 0, sizeof rows);
-    snprintf(rows[0].uri, sizeof rows[0].uri, ALICE);
-    rows[0].role = MCSEC_KMS_ROLE_HANDSET;
-    rows[0].n_groups = 1;
-    snprintf(rows[0].groups[0], sizeof rows[0].groups[0], GROUP);
-    snprintf(rows[1].uri, sizeof rows[1].uri, GMS);
-    rows[1].role = MCSEC_KMS_ROLE_GROUPMGR;
-    rows[1].n_groups = 1;
-    snprintf(rows[1].groups[0], sizeof rows[1].groups[0], GROUP);
+    static const char *const group[] = {GROUP};
+    const mcsec_kms_roster_row_t rows[2] = {{ALICE, MCSEC_KMS_ROLE_HANDSET, 1, group},
+                                            {GMS, MCSEC_KMS_ROLE_GROUPMGR, 1, group}};
     char out_dir[600];
     snprintf(out_dir, sizeof out_dir, "%s/bundles", kt_tmpdir());
     CHECK_STATUS(mcsec_kms_provision(kms, rows, 2, out_dir, 0, 2, NULL, NULL), MCSEC_OK);

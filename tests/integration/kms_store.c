@@ -275,6 +275,60 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
+/* A national-size roster: 100,000 rows read back exactly (rows are as big as their lines,
+ * duplicates found by hashing); the same file with one URI repeated on its last line names
+ * that line; 64 groups is the most a row may have. */
+static void test_roster_large(const char *path)
+{
+    enum { ROWS = 100000 };
+    mcsec_kms_roster_row_t *rows = NULL;
+    size_t n = 0;
+    FILE *f = fopen(path, "w");
+    fputs("uri,role,groups\n", f);
+    for (int i = 0; i < ROWS; i++)
+        fprintf(f, "sip:responder-%06d@example.org,%s,sip:fire-%d@example.org;sip:all@x\n", i,
+                i % 1000 == 0 ? "groupmgr" : "handset", i % 97);
+    fclose(f);
+    CHECK_STATUS(mcsec_kms_roster_read(path, &rows, &n), MCSEC_OK);
+    CHECK(n == ROWS);
+    size_t wrong = 0;
+    for (size_t i = 0; i < n && n == ROWS; i++) {
+        char uri[64], group[64];
+        snprintf(uri, sizeof uri, "sip:responder-%06zu@example.org", i);
+        snprintf(group, sizeof group, "sip:fire-%zu@example.org", i % 97);
+        wrong += strcmp(rows[i].uri, uri) != 0 || rows[i].n_groups != 2 ||
+                 strcmp(rows[i].groups[0], group) != 0 ||
+                 strcmp(rows[i].groups[1], "sip:all@x") != 0 ||
+                 rows[i].role != (i % 1000 == 0 ? MCSEC_KMS_ROLE_GROUPMGR : MCSEC_KMS_ROLE_HANDSET);
+    }
+    CHECK(wrong == 0);
+    mcsec_kms_roster_free(rows, n);
+
+    f = fopen(path, "a");
+    fputs("sip:responder-054321@example.org,handset,\n", f);
+    fclose(f);
+    CHECK_STATUS(mcsec_kms_roster_read(path, &rows, &n), MCSEC_ERR_BAD_INPUT);
+    CHECK(rows == NULL && n == 0);
+    CHECK(strstr(mcsec_kms_last_error(), "line 100002: the URI appears twice (1 bad row") != NULL);
+
+    for (int groups = 64; groups <= 65; groups++) {
+        f = fopen(path, "w");
+        fputs("sip:gm@x,groupmgr,", f);
+        for (int g = 0; g < groups; g++)
+            fprintf(f, "%ssip:g%d@x", g ? ";" : "", g);
+        fputs("\n", f);
+        fclose(f);
+        CHECK_STATUS(mcsec_kms_roster_read(path, &rows, &n), groups == 64 ? MCSEC_OK
+                                                                          : MCSEC_ERR_BAD_INPUT);
+        CHECK(n == (groups == 64 ? 1u : 0u));
+        if (groups == 64 && n == 1)
+            CHECK(rows[0].n_groups == 64 && strcmp(rows[0].groups[63], "sip:g63@x") == 0);
+        else
+            CHECK(strstr(mcsec_kms_last_error(), "line 1: more than 64 groups") != NULL);
+        mcsec_kms_roster_free(rows, n);
+    }
+}
+
 static void test_roster(void)
 {
     char path[600];
@@ -295,7 +349,7 @@ static void test_roster(void)
         CHECK(rows[1].role == MCSEC_KMS_ROLE_HANDSET && rows[1].n_groups == 0);
         CHECK(rows[2].role == MCSEC_KMS_ROLE_GROUPMGR && strcmp(rows[2].groups[0], "sip:g1@x") == 0);
     }
-    free(rows);
+    mcsec_kms_roster_free(rows, n);
     static const struct {
         const char *text;
         const char *line;
@@ -315,6 +369,7 @@ static void test_roster(void)
             CHECK(0);
         }
     }
+    test_roster_large(path);
     snprintf(path, sizeof path, "%s/no-such-roster.csv", kt_tmpdir());
     CHECK_STATUS(mcsec_kms_roster_read(path, &rows, &n), MCSEC_ERR_IO);
 
