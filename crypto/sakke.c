@@ -243,23 +243,68 @@ out:
 
 /* --- RSK validation (RFC 6508 6.1.2) --------------------------------------------------- */
 
+/* Z decoded and checked, then Q_b: two scalar multiplications, public. */
+static mcsec_status_t z_then_Qb(ec_affine_t *Qb, const uint8_t Z[MCSEC_SAKKE_POINT_LEN],
+                                const uint8_t *id, size_t id_len)
+{
+    ec_affine_t Zp;
+    mcsec_status_t rc = decode_Z(&Zp, Z);
+    return rc != MCSEC_OK ? rc : compute_Qb(Qb, &Zp, id, id_len);
+}
+
+/* The two halves of an RSK check, each remembered on its own in fuzz builds
+ * (crypto/fuzz_memo.c): a fuzzer that changes the identity of a key set keeps its RSK's lines,
+ * one that changes the RSK keeps Q_b. Outside fuzz builds these are the plain calls. */
+static mcsec_status_t qb_of(ec_affine_t *Qb, const uint8_t Z[MCSEC_SAKKE_POINT_LEN],
+                            const uint8_t *id, size_t id_len)
+{
+#if defined(MCSEC_FUZZ_MEMO)
+    fuzz_memo_key_t memo;
+    mcsec_status_t rc;
+    fuzz_memo_key(&memo, "z_then_Qb", 2, Z, (size_t)MCSEC_SAKKE_POINT_LEN, id, id_len);
+    if (fuzz_memo_get(&memo, &rc, Qb, sizeof *Qb))
+        return rc;
+    if ((rc = z_then_Qb(Qb, Z, id, id_len)) != MCSEC_ERR_NOMEM && rc != MCSEC_ERR_INTERNAL)
+        fuzz_memo_put(&memo, rc, Qb, rc == MCSEC_OK ? sizeof *Qb : 0);
+    return rc;
+#else
+    return z_then_Qb(Qb, Z, id, id_len);
+#endif
+}
+
+static mcsec_status_t lines_of(pairing_lines_t *lines, const ec_affine_t *K,
+                               const uint8_t rsk[MCSEC_SAKKE_POINT_LEN])
+{
+#if defined(MCSEC_FUZZ_MEMO)
+    fuzz_memo_key_t memo;
+    mcsec_status_t rc;
+    fuzz_memo_key(&memo, "pairing_precompute", 1, rsk, (size_t)MCSEC_SAKKE_POINT_LEN);
+    if (fuzz_memo_get(&memo, &rc, lines, sizeof *lines))
+        return rc;
+    if ((rc = pairing_precompute(lines, K)) != MCSEC_ERR_NOMEM && rc != MCSEC_ERR_INTERNAL)
+        fuzz_memo_put(&memo, rc, lines, rc == MCSEC_OK ? sizeof *lines : 0);
+    return rc;
+#else
+    (void)rsk;
+    return pairing_precompute(lines, K);
+#endif
+}
+
 /* Decodes K, precomputes its lines and checks <Q_b, K> == g. */
 static mcsec_status_t rsk_check_core(pairing_lines_t *lines, ec_affine_t *Qb,
                                 const uint8_t Z[MCSEC_SAKKE_POINT_LEN], const uint8_t *id,
                                 size_t id_len, const uint8_t rsk[MCSEC_SAKKE_POINT_LEN])
 {
-    ec_affine_t Zp, K;
+    ec_affine_t K;
     fp_t w;
     mcsec_status_t rc;
     if (Z == NULL || rsk == NULL)
         return MCSEC_ERR_BAD_INPUT;
-    if ((rc = decode_Z(&Zp, Z)) != MCSEC_OK)
-        return rc;
-    if ((rc = compute_Qb(Qb, &Zp, id, id_len)) != MCSEC_OK)
+    if ((rc = qb_of(Qb, Z, id, id_len)) != MCSEC_OK)
         return rc;
     if ((rc = ec_decode(&K, rsk, MCSEC_SAKKE_POINT_LEN)) != MCSEC_OK)
         goto out;
-    if ((rc = pairing_precompute(lines, &K)) != MCSEC_OK)
+    if ((rc = lines_of(lines, &K, rsk)) != MCSEC_OK)
         goto out;
     pairing_eval(&w, lines, Qb);
     uint64_t ok = fp_equal(&w, &fp_params()->g_m);
