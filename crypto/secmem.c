@@ -119,7 +119,7 @@ void *mcsec_secure_alloc(size_t len)
 {
     if (len > SIZE_MAX / 2)
         return NULL;
-    secmem_hdr_t h = {len + SECMEM_HEADER, -1, 0};
+    secmem_hdr_t h = {.total = len + SECMEM_HEADER, .locked = 0, .cls = -1};
     uint8_t *b = NULL;
     if (h.total <= POOL_MAX) {
         h.cls = 0;
