@@ -23,6 +23,7 @@
 #include <zmq.h>
 
 #include "groupmgr.pb-c.h"
+#include "internal.h"
 #include "mcsec/client.h"
 #include "mcsec/gmclient.h"
 #include "mcsec/kdf.h"
@@ -505,7 +506,7 @@ static mcsec_status_t on_message(mcsec_gmclient_t *c, const uint8_t *p, size_t n
     switch (m->body_case) {
     case MCSEC__GROUPMGR__GROUP_MGR_MESSAGE__BODY_REGISTER_RESPONSE: {
         const Mcsec__Groupmgr__RegisterResponse *r = m->register_response;
-        ev.status = (mcsec_status_t)r->status;
+        ev.status = mcsec_wire_status(r->status);
         if (r->status != 0) {
             ev.kind = MCSEC_GMCLIENT_REFUSED;
             char line[200];
@@ -534,7 +535,7 @@ static mcsec_status_t on_message(mcsec_gmclient_t *c, const uint8_t *p, size_t n
         if (c->acks_out > 0)
             c->acks_out--;
         ev.kind = MCSEC_GMCLIENT_ACK;
-        ev.status = (mcsec_status_t)s->status;
+        ev.status = mcsec_wire_status(s->status);
         ev.gmk_id = s->gmk_id;
         clean_line(ev.group_uri, sizeof ev.group_uri, s->group_uri);
         clean_line(ev.message, sizeof ev.message, s->message);

@@ -8,6 +8,14 @@
 #include "mcsec/keystore.h"
 #include "mcsec/status.h"
 
+/* A status a server put on the wire: a known error code as it is; anything else (negative, or
+ * a code newer than this library) MCSEC_ERR_STRUCTURE, so that callers only ever see codes of
+ * mcsec_status_t. 0 stays MCSEC_OK. */
+static inline mcsec_status_t mcsec_wire_status(int32_t s)
+{
+    return s >= 0 && s <= MCSEC_STATUS_LAST ? (mcsec_status_t)s : MCSEC_ERR_STRUCTURE;
+}
+
 /* --- Keystore on-disk format (docs/protocol.md, "Handset keystore") ------------------- */
 
 #define MCSEC_KS_META_NAME "store.meta"

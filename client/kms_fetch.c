@@ -58,8 +58,8 @@ static mcsec_status_t take_response(const Mcsec__Kms__KmsResponse *r,
         for (const char *c = r->message != NULL ? r->message : ""; *c && o < sizeof line - 1; c++)
             line[o++] = (*c >= ' ' && *c < 0x7f) ? *c : '?'; /* one printable line */
         line[o] = 0;
-        set_msg(res, (mcsec_status_t)r->status, "the KMS refused: %s (%s)", o ? line : "no reason",
-                mcsec_strerror((mcsec_status_t)r->status));
+        set_msg(res, mcsec_wire_status(r->status), "the KMS refused: %s (%s)",
+                o ? line : "no reason", mcsec_strerror(mcsec_wire_status(r->status)));
         return res->status;
     }
     if (cfg->init_only) {

@@ -168,7 +168,7 @@ static mcsec_status_t exchange(const mcsec_prose_server_t *srv, Mcsec__Pkmf__Pkm
              *c && o < sizeof line - 1; c++)
             line[o++] = (*c >= ' ' && *c < 0x7f) ? *c : '?';
         line[o] = 0;
-        st = (mcsec_status_t)(*resp)->status;
+        st = mcsec_wire_status((*resp)->status);
         if (o)
             say(msg, "%s", line);
         else

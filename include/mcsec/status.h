@@ -43,6 +43,9 @@ typedef enum {
     MCSEC_ERR_STALE = 31,          /* timestamp outside the freshness window */
 } mcsec_status_t;
 
+/* The highest code of this version (statuses read off the wire above it are not passed on). */
+#define MCSEC_STATUS_LAST MCSEC_ERR_STALE
+
 /* One line, in English, saying what went wrong. Never NULL. */
 const char *mcsec_strerror(mcsec_status_t status);
 

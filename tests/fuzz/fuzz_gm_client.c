@@ -59,6 +59,7 @@ typedef struct {
 static void on_event(void *user, const mcsec_gmclient_event_t *ev) {
     events_t *e = user;
     e->events++;
+    if (ev->status < 0 || ev->status > MCSEC_STATUS_LAST) abort(); /* only codes callers know */
     switch (ev->kind) {
     case MCSEC_GMCLIENT_REGISTERED:
     case MCSEC_GMCLIENT_GMK:
