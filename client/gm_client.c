@@ -154,14 +154,6 @@ static uint64_t mono_ms(void)
 }
 
 /* A printable single line from a peer's text. */
-static void clean_line(char *dst, size_t cap, const char *src)
-{
-    size_t o = 0;
-    for (const char *p = src != NULL ? src : ""; *p && o + 1 < cap; p++)
-        dst[o++] = (*p >= ' ' && *p < 0x7f) ? *p : '?';
-    dst[o] = 0;
-}
-
 static mcsec_status_t fetch_keyset(void *user, uint64_t period_no, mcsec_keyset_t *out)
 {
     return mcsec_keystore_get_keyset(user, period_no, out);
@@ -424,7 +416,7 @@ static void on_delivery(mcsec_gmclient_t *c, const Mcsec__Groupmgr__GmkDelivery 
     memset(&g, 0, sizeof g);
     memset(proof, 0, sizeof proof);
     ev.kind = MCSEC_GMCLIENT_GMK;
-    clean_line(ev.group_uri, sizeof ev.group_uri, d->group_uri);
+    mcsec_clean_line(ev.group_uri, sizeof ev.group_uri, d->group_uri);
     ev.gmk_id = d->gmk_id;
     if (c->backlog > 0)
         c->backlog--;
@@ -510,7 +502,7 @@ static mcsec_status_t on_message(mcsec_gmclient_t *c, const uint8_t *p, size_t n
         if (r->status != 0) {
             ev.kind = MCSEC_GMCLIENT_REFUSED;
             char line[200];
-            clean_line(line, sizeof line, r->message);
+            mcsec_clean_line(line, sizeof line, r->message);
             snprintf(ev.message, sizeof ev.message, "the Group Manager refused the registration: "
                                                     "%s",
                      line[0] ? line : mcsec_strerror(ev.status));
@@ -537,8 +529,8 @@ static mcsec_status_t on_message(mcsec_gmclient_t *c, const uint8_t *p, size_t n
         ev.kind = MCSEC_GMCLIENT_ACK;
         ev.status = mcsec_wire_status(s->status);
         ev.gmk_id = s->gmk_id;
-        clean_line(ev.group_uri, sizeof ev.group_uri, s->group_uri);
-        clean_line(ev.message, sizeof ev.message, s->message);
+        mcsec_clean_line(ev.group_uri, sizeof ev.group_uri, s->group_uri);
+        mcsec_clean_line(ev.message, sizeof ev.message, s->message);
         emit(fn, user, &ev);
         break;
     }

@@ -16,6 +16,16 @@ static inline mcsec_status_t mcsec_wire_status(int32_t s)
     return s >= 0 && s <= MCSEC_STATUS_LAST ? (mcsec_status_t)s : MCSEC_ERR_STRUCTURE;
 }
 
+/* A server's text as one printable line: printable ASCII kept, any other octet '?', cut to
+ * fit cap (NUL included). src may be NULL. */
+static inline void mcsec_clean_line(char *dst, size_t cap, const char *src)
+{
+    size_t o = 0;
+    for (const char *p = src != NULL ? src : ""; *p && o + 1 < cap; p++)
+        dst[o++] = (*p >= ' ' && *p < 0x7f) ? *p : '?';
+    dst[o] = 0;
+}
+
 /* --- Keystore on-disk format (docs/protocol.md, "Handset keystore") ------------------- */
 
 #define MCSEC_KS_META_NAME "store.meta"

@@ -54,12 +54,10 @@ static mcsec_status_t take_response(const Mcsec__Kms__KmsResponse *r,
 {
     if (r->status != 0) {
         char line[200];
-        size_t o = 0;
-        for (const char *c = r->message != NULL ? r->message : ""; *c && o < sizeof line - 1; c++)
-            line[o++] = (*c >= ' ' && *c < 0x7f) ? *c : '?'; /* one printable line */
-        line[o] = 0;
-        set_msg(res, mcsec_wire_status(r->status), "the KMS refused: %s (%s)",
-                o ? line : "no reason", mcsec_strerror(mcsec_wire_status(r->status)));
+        mcsec_status_t st = mcsec_wire_status(r->status);
+        mcsec_clean_line(line, sizeof line, r->message);
+        set_msg(res, st, "the KMS refused: %s (%s)", line[0] ? line : "no reason",
+                mcsec_strerror(st));
         return res->status;
     }
     if (cfg->init_only) {

@@ -163,13 +163,9 @@ static mcsec_status_t exchange(const mcsec_prose_server_t *srv, Mcsec__Pkmf__Pkm
         st = MCSEC_ERR_BAD_INPUT; /* malformed, msg says so */
     } else if ((*resp)->status != 0) {
         char line[200];
-        size_t o = 0;
-        for (const char *c = (*resp)->message != NULL ? (*resp)->message : "";
-             *c && o < sizeof line - 1; c++)
-            line[o++] = (*c >= ' ' && *c < 0x7f) ? *c : '?';
-        line[o] = 0;
+        mcsec_clean_line(line, sizeof line, (*resp)->message);
         st = mcsec_wire_status((*resp)->status);
-        if (o)
+        if (line[0])
             say(msg, "%s", line);
         else
             say(msg, "refused without a reason (%s)", mcsec_strerror(st));

@@ -118,7 +118,7 @@ static const char *parse_row(char *line, mcsec_kms_roster_row_t *row)
     size_t need = ng * sizeof(char *) + strlen(uri) + 1;
     for (size_t i = 0; i < ng; i++)
         need += strlen(g[i]) + 1;
-    const char **block = malloc(need > 0 ? need : 1);
+    const char **block = malloc(need); /* need > 0: the URI is not empty */
     if (block == NULL)
         return no_memory;
     char *text = (char *)(block + ng);
